@@ -1,0 +1,151 @@
+// Package activities holds the side effects of video processing: download,
+// probe, transcode, upload and status updates. Each is safe to retry.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/media"
+	"github.com/anb-showcase/anb/storage"
+)
+
+// Error types the workflow treats as final.
+const (
+	// ErrTypeInvalidVideo: the input cannot be processed; retrying is useless.
+	ErrTypeInvalidVideo = "InvalidVideo"
+	// ErrTypeVideoGone: the video was deleted while it waited.
+	ErrTypeVideoGone = "VideoGone"
+)
+
+// Activities carries the clients the activities use.
+type Activities struct {
+	DB         *db.DB
+	Store      *storage.Store
+	Transcoder *media.Transcoder
+	FFprobe    string
+	// TempDir holds the working files of transcodes in flight.
+	TempDir string
+	Log     *slog.Logger
+}
+
+// TranscodeInput names the video to render.
+type TranscodeInput struct {
+	VideoID string
+}
+
+// TranscodeResult describes the processed object.
+type TranscodeResult struct {
+	ProcessedKey   string
+	InputSeconds   float64
+	OutputSeconds  float64
+	ProcessedBytes int64
+}
+
+// MarkProcessing sets the video's status to processing.
+func (a *Activities) MarkProcessing(ctx context.Context, videoID string) error {
+	if err := a.DB.MarkProcessing(ctx, videoID); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
+		}
+		return fmt.Errorf("mark processing: %w", err)
+	}
+	return nil
+}
+
+// Transcode downloads the original, renders it and uploads the result. It
+// heartbeats ffmpeg's progress, so a dead worker's attempt is retried
+// elsewhere and cancellation reaches ffmpeg. Its working files are removed
+// on every way out.
+func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*TranscodeResult, error) {
+	dir, err := os.MkdirTemp(a.TempDir, "transcode-"+in.VideoID+"-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	src := filepath.Join(dir, "original.mp4")
+	dst := filepath.Join(dir, "processed.mp4")
+	activity.RecordHeartbeat(ctx, 0)
+	if _, err := a.Store.Download(ctx, storage.UploadedKey(in.VideoID), src); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
+		}
+		return nil, fmt.Errorf("download original: %w", err)
+	}
+	info, err := media.Probe(ctx, a.FFprobe, src)
+	if err != nil {
+		if errors.Is(err, media.ErrUndecodable) {
+			return nil, invalidVideo(err)
+		}
+		return nil, fmt.Errorf("probe: %w", err)
+	}
+
+	var lastSaved time.Time
+	report := func(fraction float64) {
+		pct := int(fraction * 100)
+		activity.RecordHeartbeat(ctx, pct)
+		// The database row is what players poll; a few writes a second at most.
+		if time.Since(lastSaved) >= time.Second {
+			lastSaved = time.Now()
+			if err := a.DB.SetProgress(ctx, in.VideoID, pct); err != nil {
+				a.Log.Warn("save progress", "video_id", in.VideoID, "err", err)
+			}
+		}
+	}
+	if err := a.Transcoder.Run(ctx, info, src, dst, report); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("transcode cancelled: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("transcode: %w", err)
+	}
+	st, err := os.Stat(dst)
+	if err != nil {
+		return nil, fmt.Errorf("processed file: %w", err)
+	}
+	key := storage.ProcessedKey(in.VideoID)
+	if err := a.Store.PutFile(ctx, key, dst); err != nil {
+		return nil, fmt.Errorf("upload processed: %w", err)
+	}
+	return &TranscodeResult{
+		ProcessedKey:   key,
+		InputSeconds:   info.Duration,
+		OutputSeconds:  a.Transcoder.OutputDuration(info),
+		ProcessedBytes: st.Size(),
+	}, nil
+}
+
+// MarkProcessed publishes the video.
+func (a *Activities) MarkProcessed(ctx context.Context, videoID, processedKey string) error {
+	if err := a.DB.MarkProcessed(ctx, videoID, processedKey); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
+		}
+		return fmt.Errorf("mark processed: %w", err)
+	}
+	return nil
+}
+
+// MarkFailed records why the video cannot be processed.
+func (a *Activities) MarkFailed(ctx context.Context, videoID, reason string) error {
+	if err := a.DB.MarkFailed(ctx, videoID, reason); err != nil {
+		return fmt.Errorf("mark failed: %w", err)
+	}
+	return nil
+}
+
+// PlayerReason is the message shown to a player whose video failed.
+const PlayerReason = "No pudimos procesar el video: el archivo está dañado o usa un formato que no podemos leer. Sube otro archivo MP4."
+
+func invalidVideo(cause error) error {
+	return temporal.NewNonRetryableApplicationError(PlayerReason, ErrTypeInvalidVideo, cause)
+}

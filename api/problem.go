@@ -1,0 +1,52 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// FieldError names a field and what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Problem is an RFC 9457 problem detail with the project's code.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Code   string       `json:"code"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// Error makes a Problem usable as an error.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+func problem(status int, code, detail string, fields ...FieldError) *Problem {
+	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code, Errors: fields}
+}
+
+// Messages of the contract, kept in one place.
+const (
+	msgValidation      = "Los datos enviados no son válidos."
+	msgUnauthorized    = "Se requiere un token de acceso válido."
+	msgInvalidCreds    = "Correo electrónico o contraseña incorrectos."
+	msgPasswordsDiffer = "Las contraseñas no coinciden."
+	msgEmailTaken      = "El correo electrónico ya está registrado."
+	msgNotFound        = "El recurso solicitado no existe."
+	msgForbidden       = "No tienes permiso para acceder a este video."
+	msgInternal        = "Ocurrió un error interno. Intenta de nuevo más tarde."
+	msgUnavailable     = "El servicio no está disponible en este momento. Intenta de nuevo."
+	msgRequired        = "Este campo es obligatorio."
+	msgBadJSON         = "El cuerpo de la petición debe ser un objeto JSON válido."
+	msgTooLarge        = "El archivo supera el tamaño máximo permitido."
+	msgNotMP4          = "El archivo debe ser un video MP4 válido."
+)
+
+func writeProblem(c *gin.Context, p *Problem) {
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/anb-showcase/anb/db"
+)
+
+type signupRequest struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+	Password1 string `json:"password1"`
+	Password2 string `json:"password2"`
+	City      string `json:"city"`
+	Country   string `json:"country"`
+}
+
+type userView struct {
+	ID        string `json:"id"`
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+	City      string `json:"city"`
+	Country   string `json:"country"`
+}
+
+// decodeJSON reads one JSON object with no unknown fields from a bounded
+// body. Every failure is the client's: a 400 problem.
+func decodeJSON(c *gin.Context, dst any) *Problem {
+	ct := c.ContentType()
+	if ct != "application/json" {
+		return problem(415, "unsupported_media_type", "El cuerpo debe enviarse como application/json.")
+	}
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return problem(413, "payload_too_large", "El cuerpo de la petición es demasiado grande.")
+		}
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return problem(400, "validation_error", msgValidation, FieldError{Field: typeErr.Field, Message: "Tipo de dato inválido."})
+		}
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return problem(400, "validation_error", msgValidation, FieldError{Field: strings.Trim(field, `"`), Message: "Campo no permitido."})
+		}
+		return problem(400, "invalid_json", msgBadJSON)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return problem(400, "invalid_json", msgBadJSON)
+	}
+	return nil
+}
+
+func requiredText(errs []FieldError, field, value string, maxLen int) []FieldError {
+	switch {
+	case value == "":
+		return append(errs, FieldError{Field: field, Message: msgRequired})
+	case !utf8.ValidString(value):
+		return append(errs, FieldError{Field: field, Message: "Texto con codificación inválida."})
+	case utf8.RuneCountInString(value) > maxLen:
+		return append(errs, FieldError{Field: field, Message: fmt.Sprintf("Máximo %d caracteres.", maxLen)})
+	}
+	return errs
+}
+
+func (s *Server) signup(c *gin.Context) {
+	var req signupRequest
+	if p := decodeJSON(c, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	for _, f := range []*string{&req.FirstName, &req.LastName, &req.Email, &req.City, &req.Country} {
+		*f = strings.TrimSpace(*f)
+	}
+	var errs []FieldError
+	errs = requiredText(errs, "first_name", req.FirstName, 100)
+	errs = requiredText(errs, "last_name", req.LastName, 100)
+	errs = requiredText(errs, "email", req.Email, 100)
+	if req.Email != "" && !validEmail(req.Email) {
+		errs = append(errs, FieldError{Field: "email", Message: "Correo electrónico inválido."})
+	}
+	switch {
+	case req.Password1 == "":
+		errs = append(errs, FieldError{Field: "password1", Message: msgRequired})
+	case utf8.RuneCountInString(req.Password1) < 8:
+		errs = append(errs, FieldError{Field: "password1", Message: "La contraseña debe tener al menos 8 caracteres."})
+	case len(req.Password1) > 72:
+		errs = append(errs, FieldError{Field: "password1", Message: "La contraseña no puede superar 72 bytes."})
+	}
+	if req.Password2 == "" {
+		errs = append(errs, FieldError{Field: "password2", Message: msgRequired})
+	}
+	errs = requiredText(errs, "city", req.City, 100)
+	errs = requiredText(errs, "country", req.Country, 100)
+	if len(errs) > 0 {
+		writeProblem(c, problem(400, "validation_error", msgValidation, errs...))
+		return
+	}
+	if req.Password1 != req.Password2 {
+		writeProblem(c, problem(400, "password_mismatch", msgPasswordsDiffer,
+			FieldError{Field: "password2", Message: msgPasswordsDiffer}))
+		return
+	}
+	hash, err := s.Passwords.Hash(req.Password1)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	u := &db.User{
+		ID: uuid.NewString(), FirstName: req.FirstName, LastName: req.LastName,
+		Email: strings.ToLower(req.Email), PasswordHash: hash, City: req.City, Country: req.Country,
+	}
+	if err := s.DB.CreateUser(c.Request.Context(), u); err != nil {
+		if errors.Is(err, db.ErrConflict) {
+			writeProblem(c, problem(400, "email_taken", msgEmailTaken, FieldError{Field: "email", Message: msgEmailTaken}))
+			return
+		}
+		s.internal(c, err)
+		return
+	}
+	c.JSON(201, gin.H{
+		"message": "Usuario creado exitosamente.",
+		"user":    userView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, City: u.City, Country: u.Country},
+	})
+}
+
+func validEmail(s string) bool {
+	addr, err := mail.ParseAddress(s)
+	// ParseAddress accepts "Name <a@b>"; only a bare address is an email here.
+	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndex(s, "@")+1:], ".")
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) login(c *gin.Context) {
+	var req loginRequest
+	if c.ContentType() == "application/x-www-form-urlencoded" {
+		// The OAuth2 password form: username is the email.
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
+		if err := c.Request.ParseForm(); err != nil {
+			writeProblem(c, problem(400, "validation_error", msgValidation))
+			return
+		}
+		req.Email, req.Password = c.Request.PostForm.Get("username"), c.Request.PostForm.Get("password")
+	} else if p := decodeJSON(c, &req); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	req.Email = strings.TrimSpace(req.Email)
+	var errs []FieldError
+	if req.Email == "" {
+		errs = append(errs, FieldError{Field: "email", Message: msgRequired})
+	}
+	if req.Password == "" {
+		errs = append(errs, FieldError{Field: "password", Message: msgRequired})
+	}
+	if len(errs) > 0 {
+		writeProblem(c, problem(400, "validation_error", msgValidation, errs...))
+		return
+	}
+	u, err := s.DB.UserByEmail(c.Request.Context(), req.Email)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		s.internal(c, err)
+		return
+	}
+	hash := ""
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	if !s.Passwords.Check(hash, req.Password) {
+		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
+		return
+	}
+	token, ttl, err := s.Tokens.Issue(u.ID)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+}

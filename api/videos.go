@@ -1,0 +1,274 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/workflows"
+)
+
+const maxTitleRunes = 200
+
+// multipartSlack is what the multipart framing and the title may add to
+// the file itself before the whole request is cut off.
+const multipartSlack = 64 << 10
+
+type uploadForm struct {
+	title    string
+	hasTitle bool
+	file     *os.File
+	size     int64
+}
+
+func (f *uploadForm) cleanup() {
+	if f.file != nil {
+		f.file.Close()
+		os.Remove(f.file.Name())
+	}
+}
+
+// upload streams the video part to a temporary file (never to memory),
+// stores it in S3 and records the video and its processing request in one
+// transaction. A rejected upload leaves nothing behind.
+func (s *Server) upload(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxUploadBytes+multipartSlack)
+	form := &uploadForm{}
+	defer form.cleanup()
+	if p := s.readUploadForm(c, form); p != nil {
+		writeProblem(c, p)
+		return
+	}
+	if form.file == nil || form.size == 0 {
+		writeProblem(c, problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired}))
+		return
+	}
+	title := strings.TrimSpace(form.title)
+	if fe := validateTitle(title, form.hasTitle); fe != nil {
+		writeProblem(c, problem(400, "validation_error", msgValidation, *fe))
+		return
+	}
+
+	ctx := c.Request.Context()
+	videoID := uuid.NewString()
+	key := storage.UploadedKey(videoID)
+	if err := s.Store.PutFile(ctx, key, form.file.Name()); err != nil {
+		s.internal(c, fmt.Errorf("store upload: %w", err))
+		return
+	}
+	wfID := workflows.WorkflowID(videoID)
+	payload, _ := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID})
+	video := &db.Video{
+		ID: videoID, UserID: userID(c), Title: title, Status: db.StatusUploaded,
+		OriginalKey: key, WorkflowID: wfID,
+	}
+	if err := s.DB.CreateVideo(ctx, video, &db.OutboxMessage{Topic: s.Topic, Key: videoID, Payload: payload}); err != nil {
+		// The object would be an orphan: remove it, even if the client left.
+		if derr := s.Store.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.Log.Error("remove orphan upload", "key", key, "err", derr)
+		}
+		s.internal(c, err)
+		return
+	}
+	if s.Notify != nil {
+		s.Notify()
+	}
+	s.Log.Info("video uploaded", "video_id", videoID, "user_id", video.UserID, "bytes", form.size)
+	c.JSON(201, gin.H{
+		"message":  "Video subido correctamente. Procesamiento en curso.",
+		"task_id":  wfID,
+		"video_id": videoID,
+	})
+}
+
+func validateTitle(title string, present bool) *FieldError {
+	switch {
+	case !present || title == "":
+		return &FieldError{Field: "title", Message: msgRequired}
+	case !utf8.ValidString(title):
+		return &FieldError{Field: "title", Message: "Texto con codificación inválida."}
+	case utf8.RuneCountInString(title) > maxTitleRunes:
+		return &FieldError{Field: "title", Message: fmt.Sprintf("Máximo %d caracteres.", maxTitleRunes)}
+	}
+	return nil
+}
+
+// readUploadForm walks the multipart parts as they arrive.
+func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return problem(400, "validation_error", "La petición debe ser multipart/form-data con los campos video_file y title.")
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return bodyProblem(err)
+		}
+		switch part.FormName() {
+		case "title":
+			if form.hasTitle {
+				return problem(400, "validation_error", msgValidation, FieldError{Field: "title", Message: "Envía un solo título."})
+			}
+			b, err := io.ReadAll(io.LimitReader(part, maxTitleRunes*4+1))
+			if err != nil {
+				return bodyProblem(err)
+			}
+			form.title, form.hasTitle = string(b), true
+		case "video_file":
+			if form.file != nil {
+				return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: "Envía un solo archivo."})
+			}
+			if p := s.spool(part, form); p != nil {
+				return p
+			}
+		default:
+			// Unknown parts are read and dropped; the request limit bounds them.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				return bodyProblem(err)
+			}
+		}
+		part.Close()
+	}
+}
+
+// spool copies the file part to a temporary file, stopping one byte past
+// the limit.
+func (s *Server) spool(part *multipart.Part, form *uploadForm) *Problem {
+	f, err := os.CreateTemp(s.TempDir, "upload-*.mp4")
+	if err != nil {
+		s.Log.Error("create upload temp file", "err", err)
+		return problem(500, "internal_error", msgInternal)
+	}
+	form.file = f
+	n, err := io.Copy(f, io.LimitReader(part, s.MaxUploadBytes+1))
+	form.size = n
+	if err != nil {
+		return bodyProblem(err)
+	}
+	if n > s.MaxUploadBytes {
+		return problem(400, "file_too_large", fmt.Sprintf("%s (máximo %d MB).", strings.TrimSuffix(msgTooLarge, "."), s.MaxUploadBytes>>20))
+	}
+	return nil
+}
+
+// bodyProblem classifies a failure to read the request body.
+func bodyProblem(err error) *Problem {
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return problem(400, "file_too_large", msgTooLarge)
+	}
+	return problem(400, "validation_error", "El cuerpo multipart está incompleto o mal formado.")
+}
+
+type videoView struct {
+	VideoID      string  `json:"video_id"`
+	Title        string  `json:"title"`
+	Status       string  `json:"status"`
+	UploadedAt   string  `json:"uploaded_at"`
+	ProcessedAt  *string `json:"processed_at,omitempty"`
+	OriginalURL  *string `json:"original_url,omitempty"`
+	ProcessedURL *string `json:"processed_url,omitempty"`
+	Votes        *int    `json:"votes,omitempty"`
+	Progress     *int    `json:"progress,omitempty"`
+	Error        *string `json:"error,omitempty"`
+}
+
+func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView, error) {
+	out := videoView{VideoID: v.ID, Title: v.Title, Status: v.Status, UploadedAt: rfc3339(v.UploadedAt)}
+	if v.Status == db.StatusProcessed && v.ProcessedAt != nil && v.ProcessedKey != nil {
+		at := rfc3339(*v.ProcessedAt)
+		out.ProcessedAt = &at
+		u, err := s.Store.URL(ctx, *v.ProcessedKey)
+		if err != nil {
+			return out, err
+		}
+		out.ProcessedURL = &u
+	}
+	if !detail {
+		return out, nil
+	}
+	u, err := s.Store.URL(ctx, v.OriginalKey)
+	if err != nil {
+		return out, err
+	}
+	out.OriginalURL = &u
+	votes := v.Votes
+	out.Votes = &votes
+	switch v.Status {
+	case db.StatusProcessing, db.StatusUploaded:
+		p := v.Progress
+		out.Progress = &p
+	case db.StatusFailed:
+		out.Error = v.Error
+	}
+	return out, nil
+}
+
+func (s *Server) listVideos(c *gin.Context) {
+	videos, err := s.DB.VideosByUser(c.Request.Context(), userID(c))
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	out := make([]videoView, 0, len(videos))
+	for i := range videos {
+		v, err := s.view(c.Request.Context(), &videos[i], false)
+		if err != nil {
+			s.internal(c, err)
+			return
+		}
+		out = append(out, v)
+	}
+	c.JSON(200, out)
+}
+
+// ownVideo loads the path's video and checks that the caller owns it.
+func (s *Server) ownVideo(c *gin.Context) (*db.Video, bool) {
+	id := c.Param("video_id")
+	if _, err := uuid.Parse(id); err != nil {
+		writeProblem(c, problem(404, "not_found", msgNotFound))
+		return nil, false
+	}
+	v, err := s.DB.VideoByID(c.Request.Context(), id)
+	if errors.Is(err, db.ErrNotFound) {
+		writeProblem(c, problem(404, "not_found", msgNotFound))
+		return nil, false
+	}
+	if err != nil {
+		s.internal(c, err)
+		return nil, false
+	}
+	if v.UserID != userID(c) {
+		writeProblem(c, problem(403, "forbidden", msgForbidden))
+		return nil, false
+	}
+	return v, true
+}
+
+func (s *Server) getVideo(c *gin.Context) {
+	v, ok := s.ownVideo(c)
+	if !ok {
+		return
+	}
+	out, err := s.view(c.Request.Context(), v, true)
+	if err != nil {
+		s.internal(c, err)
+		return
+	}
+	c.JSON(200, out)
+}

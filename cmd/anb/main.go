@@ -1,0 +1,65 @@
+// Command anb is the one binary of the platform: the API, the Kafka-to-
+// Temporal bridge, the processing worker, schema migrations and the local
+// development stack.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: anb <command>
+
+commands:
+  api      serve the REST API and relay processing requests to Kafka
+  bridge   start a VideoProcessing workflow for every video_tasks message
+  worker   run the VideoProcessing workflow and its activities
+  migrate  apply database migrations
+  dev      start the whole system locally (PostgreSQL, Temporal, Kafka, S3, api, bridge, worker)
+
+Settings come from ANB_* environment variables (see README).`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "anb:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, usage)
+		return errors.New("expected exactly one command")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", args[0])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch args[0] {
+	case "api":
+		return runAPI(ctx, cfg, log)
+	case "bridge":
+		return runBridge(ctx, cfg, log)
+	case "worker":
+		return runWorker(ctx, cfg, log)
+	case "migrate":
+		return runMigrate(ctx, cfg, log)
+	case "dev":
+		return runDev(ctx, cfg, log)
+	case "help", "-h", "--help":
+		fmt.Println(usage)
+		return nil
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/anb-showcase/anb/activities"
+	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/bridge"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/media"
+	"github.com/anb-showcase/anb/outbox"
+	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/workflows"
+)
+
+func (c *Config) store() *storage.Store {
+	return storage.New(storage.Config{
+		Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
+		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PresignTTL: c.PresignTTL,
+	})
+}
+
+func (c *Config) temporalClient(log *slog.Logger) (client.Client, error) {
+	tc, err := client.Dial(client.Options{
+		HostPort:  c.TemporalAddress,
+		Namespace: c.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(log),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddress, err)
+	}
+	return tc, nil
+}
+
+func runMigrate(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	d := db.Open(cfg.DatabaseURL)
+	defer d.Close()
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", len(applied), "names", applied)
+	return nil
+}
+
+// runAPI serves HTTP and runs the outbox relay beside it.
+func runAPI(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	return serveAPI(ctx, cfg, log, nil)
+}
+
+// serveAPI is runAPI with an optional pre-opened listener (tests).
+func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listener) error {
+	secret, err := cfg.jwtSecret()
+	if err != nil {
+		return err
+	}
+	passwords, err := api.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	d := db.Open(cfg.DatabaseURL)
+	defer d.Close()
+	store := cfg.store()
+	writer := outbox.NewKafkaWriter(cfg.KafkaBrokers)
+	defer writer.Close()
+	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
+
+	tempDir := cfg.TempDir
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	srv := &api.Server{
+		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify,
+		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
+		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir,
+		Ready: map[string]func(context.Context) error{
+			"postgresql": d.Ping,
+			"s3":         store.Ping,
+			"kafka":      func(ctx context.Context) error { return pingKafka(ctx, cfg.KafkaBrokers) },
+		},
+	}
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	if ln == nil {
+		ln, err = net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return relay.Run(ctx) })
+	g.Go(func() error {
+		log.Info("api listening", "addr", ln.Addr().String())
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(shutdownCtx)
+	})
+	return g.Wait()
+}
+
+func pingKafka(ctx context.Context, brokers []string) error {
+	var d net.Dialer
+	for _, b := range brokers {
+		conn, err := d.DialContext(ctx, "tcp", b)
+		if err == nil {
+			conn.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("no kafka broker reachable in %v", brokers)
+}
+
+func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	tc, err := cfg.temporalClient(log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	reader := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:          cfg.KafkaBrokers,
+		GroupID:          cfg.KafkaGroup,
+		Topic:            cfg.KafkaTopic,
+		MaxWait:          250 * time.Millisecond,
+		StartOffset:      kafka.FirstOffset,
+		HeartbeatInterval: time.Second,
+		SessionTimeout:   10 * time.Second,
+		RebalanceTimeout: 10 * time.Second,
+		// Commit synchronously: the offset moves only after the workflow start.
+		CommitInterval: 0,
+	})
+	defer reader.Close()
+	b := &bridge.Bridge{Reader: reader, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}
+	log.Info("bridge consuming", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup)
+	// A broker that is briefly unreachable is not fatal: keep consuming.
+	for {
+		err := b.Run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Warn("bridge interrupted, resuming", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	tc, err := cfg.temporalClient(log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	d := db.Open(cfg.DatabaseURL)
+	defer d.Close()
+	tempDir := cfg.TempDir
+	if tempDir == "" {
+		tempDir = os.TempDir()
+	}
+	acts := &activities.Activities{
+		DB:    d,
+		Store: cfg.store(),
+		Transcoder: media.NewTranscoder(media.Options{
+			FFmpeg: cfg.FFmpeg, Preset: cfg.FFmpegPreset, CRF: cfg.FFmpegCRF,
+		}),
+		FFprobe: cfg.FFprobe,
+		TempDir: tempDir,
+		Log:     log,
+	}
+	w := worker.New(tc, cfg.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
+	})
+	w.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: workflows.VideoProcessingName})
+	w.RegisterActivity(acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "concurrency", cfg.WorkerConcurrency)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

@@ -1,0 +1,38 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// CreateUser inserts u; ErrConflict when the email is taken.
+func (d *DB) CreateUser(ctx context.Context, u *User) error {
+	u.Email = strings.ToLower(u.Email)
+	if _, err := d.bun.NewInsert().Model(u).Returning("created_at").Exec(ctx); err != nil {
+		if isUniqueViolation(err) {
+			return fmt.Errorf("email %s: %w", u.Email, ErrConflict)
+		}
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return nil
+}
+
+// UserByEmail finds a user by email, case-insensitively.
+func (d *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
+	u := new(User)
+	err := d.bun.NewSelect().Model(u).Where("lower(email) = lower(?)", email).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("user by email: %w", notFound(err))
+	}
+	return u, nil
+}
+
+// UserByID finds a user by id.
+func (d *DB) UserByID(ctx context.Context, id string) (*User, error) {
+	u := new(User)
+	if err := d.bun.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("user by id: %w", notFound(err))
+	}
+	return u, nil
+}

@@ -1,0 +1,130 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"sync"
+)
+
+// Options shape the processed video.
+type Options struct {
+	FFmpeg string // binary, "ffmpeg" by default
+	Preset string // x264 preset
+	CRF    int    // x264 constant rate factor
+	// MaxSeconds of the input that are kept.
+	MaxSeconds float64
+	Width      int
+	Height     int
+	FPS        int
+}
+
+// DefaultOptions are the platform's output settings.
+func DefaultOptions() Options {
+	return Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
+}
+
+// Transcoder renders processed videos.
+type Transcoder struct {
+	opts Options
+}
+
+// NewTranscoder fills unset options with defaults.
+func NewTranscoder(opts Options) *Transcoder {
+	def := DefaultOptions()
+	if opts.FFmpeg == "" {
+		opts.FFmpeg = def.FFmpeg
+	}
+	if opts.Preset == "" {
+		opts.Preset = def.Preset
+	}
+	if opts.CRF <= 0 {
+		opts.CRF = def.CRF
+	}
+	if opts.MaxSeconds <= 0 {
+		opts.MaxSeconds = def.MaxSeconds
+	}
+	if opts.Width <= 0 || opts.Height <= 0 {
+		opts.Width, opts.Height = def.Width, def.Height
+	}
+	if opts.FPS <= 0 {
+		opts.FPS = def.FPS
+	}
+	return &Transcoder{opts: opts}
+}
+
+// OutputDuration is how long the processed video of an input lasts.
+func (t *Transcoder) OutputDuration(in *Info) float64 {
+	return min(in.Duration, t.opts.MaxSeconds)
+}
+
+// Run renders in to out with one ffmpeg pass. progress, if not nil, gets
+// the fraction (0-1) done. Cancelling ctx kills ffmpeg.
+func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, progress func(float64)) error {
+	args, err := t.Args(inPath, outPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, t.opts.FFmpeg, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("ffmpeg stdout: %w", err)
+	}
+	stderr := &tailBuffer{max: 4096}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start ffmpeg: %w", err)
+	}
+	total := t.OutputDuration(in)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		readProgress(stdout, func(seconds float64) {
+			if progress != nil && total > 0 {
+				progress(min(1, seconds/total))
+			}
+		})
+	}()
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("ffmpeg stopped: %w", ctx.Err())
+		}
+		return fmt.Errorf("ffmpeg: %w: %s", err, stderr.String())
+	}
+	return nil
+}
+
+// tailBuffer keeps the last max bytes written to it: the end of ffmpeg's
+// stderr is where the reason for a failure is.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > b.max {
+		b.buf = b.buf[len(b.buf)-b.max:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return tail(b.buf, b.max)
+}
+
+var _ io.Writer = (*tailBuffer)(nil)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+var errCompose = errors.New("compose ffmpeg command")

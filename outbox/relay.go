@@ -1,0 +1,95 @@
+// Package outbox publishes the processing requests recorded in PostgreSQL
+// to Kafka. A request is written in the same transaction as its video, so
+// a broker outage delays processing but never loses it.
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/anb-showcase/anb/db"
+)
+
+// Writer sends messages to Kafka; *kafka.Writer satisfies it.
+type Writer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Relay moves pending outbox rows to Kafka.
+type Relay struct {
+	DB     *db.DB
+	Writer Writer
+	Log    *slog.Logger
+	// Interval between sweeps when nothing wakes the relay.
+	Interval time.Duration
+	Batch    int
+
+	wake chan struct{}
+}
+
+// NewRelay builds a relay.
+func NewRelay(d *db.DB, w Writer, log *slog.Logger) *Relay {
+	return &Relay{DB: d, Writer: w, Log: log, Interval: time.Second, Batch: 100, wake: make(chan struct{}, 1)}
+}
+
+// Notify asks for a sweep now (after an upload committed).
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sweeps until ctx ends. Failures are logged and retried with backoff.
+func (r *Relay) Run(ctx context.Context) error {
+	backoff := r.Interval
+	for {
+		n, err := r.DB.PublishPending(ctx, r.Batch, r.publish)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			r.Log.Warn("outbox relay: publish failed, will retry", "err", err, "in", backoff)
+			backoff = min(backoff*2, 30*time.Second)
+		case n == r.Batch:
+			continue // more may be waiting
+		default:
+			backoff = r.Interval
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-r.wake:
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (r *Relay) publish(ctx context.Context, rows []db.OutboxMessage) error {
+	msgs := make([]kafka.Message, len(rows))
+	for i, row := range rows {
+		msgs[i] = kafka.Message{Topic: row.Topic, Key: []byte(row.Key), Value: row.Payload}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := r.Writer.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("write %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// NewKafkaWriter returns a writer tuned for low-latency, acknowledged
+// publishing of small task messages.
+func NewKafkaWriter(brokers []string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr:         kafka.TCP(brokers...),
+		Balancer:     &kafka.Hash{}, // one video's messages stay in order
+		RequiredAcks: kafka.RequireAll,
+		BatchTimeout: 5 * time.Millisecond,
+		MaxAttempts:  3,
+	}
+}

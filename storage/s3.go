@@ -1,0 +1,185 @@
+// Package storage keeps video objects in S3 (any S3-compatible server).
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// Config locates the bucket.
+type Config struct {
+	Endpoint  string // empty for AWS itself
+	Region    string
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	// PresignTTL is how long the links handed to players stay valid.
+	PresignTTL time.Duration
+}
+
+// Store reads and writes the bucket's objects.
+type Store struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	bucket  string
+	ttl     time.Duration
+}
+
+// ErrNotFound is returned when an object does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// Keys of a video's objects, as the design fixes them.
+func UploadedKey(videoID string) string  { return "videos/uploaded/" + videoID + ".mp4" }
+func ProcessedKey(videoID string) string { return "videos/processed/" + videoID + ".mp4" }
+
+// New builds a client; it does not contact the server.
+func New(cfg Config) *Store {
+	opts := s3.Options{
+		Region:       cfg.Region,
+		UsePathStyle: cfg.Endpoint != "",
+		// Checksums only where the API requires them: S3-compatible servers
+		// differ in their support for the newer default trailers.
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+	}
+	if cfg.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(cfg.Endpoint)
+	}
+	if cfg.AccessKey != "" {
+		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
+	}
+	client := s3.New(opts)
+	ttl := cfg.PresignTTL
+	if ttl <= 0 {
+		ttl = time.Hour
+	}
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: ttl}
+}
+
+// EnsureBucket creates the bucket if it does not exist yet.
+func (s *Store) EnsureBucket(ctx context.Context) error {
+	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err == nil {
+		return nil
+	}
+	_, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &s.bucket})
+	var owned *types.BucketAlreadyOwnedByYou
+	var exists *types.BucketAlreadyExists
+	if err != nil && !errors.As(err, &owned) && !errors.As(err, &exists) {
+		return fmt.Errorf("create bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// Ping checks that the bucket is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if _, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &s.bucket}); err != nil {
+		return fmt.Errorf("head bucket %s: %w", s.bucket, err)
+	}
+	return nil
+}
+
+// PutFile uploads a local file. A seekable body lets the SDK retry.
+func (s *Store) PutFile(ctx context.Context, key, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:        &s.bucket,
+		Key:           &key,
+		Body:          f,
+		ContentLength: aws.Int64(st.Size()),
+		ContentType:   aws.String("video/mp4"),
+	})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Download writes an object to path, replacing what is there.
+func (s *Store) Download(ctx context.Context, key, path string) (int64, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key})
+	if err != nil {
+		if isNotFound(err) {
+			return 0, fmt.Errorf("get %s: %w", key, ErrNotFound)
+		}
+		return 0, fmt.Errorf("get %s: %w", key, err)
+	}
+	defer out.Body.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".download-*")
+	if err != nil {
+		return 0, fmt.Errorf("create temp file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, out.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, fmt.Errorf("download %s: %w", key, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return n, fmt.Errorf("download %s: %w", key, err)
+	}
+	return n, nil
+}
+
+// Exists reports whether the object is present.
+func (s *Store) Exists(ctx context.Context, key string) (bool, error) {
+	_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.bucket, Key: &key})
+	if err == nil {
+		return true, nil
+	}
+	if isNotFound(err) {
+		return false, nil
+	}
+	return false, fmt.Errorf("head %s: %w", key, err)
+}
+
+// Delete removes objects; missing ones are not an error.
+func (s *Store) Delete(ctx context.Context, keys ...string) error {
+	for _, key := range keys {
+		_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: aws.String(key)})
+		if err != nil && !isNotFound(err) {
+			return fmt.Errorf("delete %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// URL is a presigned GET link to an object.
+func (s *Store) URL(ctx context.Context, key string) (string, error) {
+	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key},
+		s3.WithPresignExpires(s.ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign %s: %w", key, err)
+	}
+	return req.URL, nil
+}
+
+func isNotFound(err error) bool {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	if errors.As(err, &nsk) || errors.As(err, &nf) {
+		return true
+	}
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
+}

@@ -1,0 +1,7 @@
+package workflows
+
+// Task is the message published to the video_tasks topic for every upload.
+type Task struct {
+	VideoID    string `json:"video_id"`
+	WorkflowID string `json:"workflow_id"`
+}
