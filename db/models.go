@@ -1,6 +1,7 @@
 package db
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -52,10 +53,10 @@ type Video struct {
 type OutboxMessage struct {
 	bun.BaseModel `bun:"table:outbox"`
 
-	ID        int64      `bun:"id,pk,autoincrement"`
-	Topic     string     `bun:"topic"`
-	Key       string     `bun:"key"`
-	Payload   []byte     `bun:"payload,type:jsonb"`
-	CreatedAt time.Time  `bun:"created_at,nullzero,default:now()"`
-	SentAt    *time.Time `bun:"sent_at"`
+	ID        int64           `bun:"id,pk,autoincrement"`
+	Topic     string          `bun:"topic"`
+	Key       string          `bun:"key"`
+	Payload   json.RawMessage `bun:"payload,type:jsonb"`
+	CreatedAt time.Time       `bun:"created_at,nullzero,default:now()"`
+	SentAt    *time.Time      `bun:"sent_at"`
 }

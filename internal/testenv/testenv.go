@@ -1,0 +1,156 @@
+// Package testenv starts one set of real servers (PostgreSQL, Temporal dev
+// server, Kafka-protocol broker, S3) for a test package, on free loopback
+// ports under a temporary directory, so packages can run in parallel.
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/devstack"
+	"github.com/anb-showcase/anb/storage"
+)
+
+// Topic is the task topic created on the test broker.
+const Topic = "video_tasks"
+
+// Need selects the servers a package uses.
+type Need struct {
+	Postgres, Temporal, Kafka, S3 bool
+}
+
+// Env is a running set of servers. Fields of servers not asked for are nil.
+type Env struct {
+	Dir      string
+	Postgres *devstack.Postgres
+	Temporal *devstack.Temporal
+	Kafka    *devstack.Kafka
+	S3       *devstack.S3
+	DB       *db.DB
+	Store    *storage.Store
+	S3Config storage.Config
+
+	closers []func()
+}
+
+// Start brings up what need asks for. Server logs go to files in the
+// temporary directory, printed on failure by the caller if wanted.
+func Start(ctx context.Context, need Need) (env *Env, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "anb-test-")
+	if err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	// The postgres user must be able to reach its cluster under dir.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
+	}
+	env = &Env{Dir: dir}
+	defer func() {
+		if err != nil {
+			env.Close()
+		}
+	}()
+	logTo := func(name string) io.Writer {
+		f, err := devstack.LogFile(filepath.Join(dir, name+".log"))
+		if err != nil {
+			return io.Discard
+		}
+		env.closers = append(env.closers, func() { f.Close() })
+		return f
+	}
+
+	if need.Postgres {
+		port, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		env.Postgres, err = devstack.StartPostgres(ctx, devstack.PostgresOptions{
+			Dir: filepath.Join(dir, "postgres"), Port: port, Database: "anb", Log: logTo("postgres"),
+		})
+		if err != nil {
+			return env, err
+		}
+		env.closers = append(env.closers, func() { _ = env.Postgres.Stop() })
+		env.DB = db.Open(env.Postgres.DSN())
+		env.closers = append(env.closers, func() { env.DB.Close() })
+		if _, err := env.DB.Migrate(ctx); err != nil {
+			return env, err
+		}
+	}
+	if need.Temporal {
+		port, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		env.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
+			Bin: os.Getenv("ANB_TEMPORAL_BIN"), Port: port, Log: logTo("temporal"),
+			SearchAttributes: map[string]string{"VideoId": "Keyword", "OwnerId": "Keyword", "VideoStatus": "Keyword"},
+		})
+		if err != nil {
+			return env, err
+		}
+		env.closers = append(env.closers, func() { _ = env.Temporal.Stop() })
+	}
+	if need.Kafka {
+		port, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		env.Kafka, err = devstack.StartKafka(devstack.KafkaOptions{Port: port, Topics: []string{Topic}})
+		if err != nil {
+			return env, err
+		}
+		env.closers = append(env.closers, env.Kafka.Close)
+	}
+	if need.S3 {
+		port, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		const access, secret = "anb-test", "anb-test-secret"
+		env.S3, err = devstack.StartS3(ctx, devstack.S3Options{
+			Bin: os.Getenv("ANB_VERSITYGW_BIN"), Dir: filepath.Join(dir, "s3"), Port: port,
+			AccessKey: access, SecretKey: secret, Log: logTo("s3"),
+		})
+		if err != nil {
+			return env, err
+		}
+		env.closers = append(env.closers, func() { _ = env.S3.Stop() })
+		env.S3Config = storage.Config{Endpoint: env.S3.Endpoint(), Region: "us-east-1", Bucket: "anb-test", AccessKey: access, SecretKey: secret}
+		env.Store = storage.New(env.S3Config)
+		if err := env.Store.EnsureBucket(ctx); err != nil {
+			return env, err
+		}
+	}
+	return env, nil
+}
+
+// Close stops everything and removes the directory.
+func (e *Env) Close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+	os.RemoveAll(e.Dir)
+}
+
+// Main runs a package's tests against one Env and exits with their code.
+// It is meant to be called from TestMain.
+func Main(m interface{ Run() int }, need Need, set func(*Env)) {
+	env, err := Start(context.Background(), need)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		os.Exit(1)
+	}
+	set(env)
+	code := m.Run()
+	env.Close()
+	os.Exit(code)
+}

@@ -1,0 +1,126 @@
+// Package testvideo generates test inputs with ffmpeg's lavfi sources and
+// inspects outputs with ffprobe.
+package testvideo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"os/exec"
+	"strconv"
+
+	"github.com/abema/go-mp4"
+)
+
+// Spec describes a video to generate.
+type Spec struct {
+	Width, Height int
+	Seconds       float64
+	FPS           int
+	Audio         bool
+	// Rotate sets display-matrix rotation metadata (degrees).
+	Rotate int
+}
+
+// Generate writes an H.264 MP4 following spec to path.
+func Generate(ctx context.Context, path string, s Spec) error {
+	if s.FPS == 0 {
+		s.FPS = 25
+	}
+	size := fmt.Sprintf("%dx%d", s.Width, s.Height)
+	dur := strconv.FormatFloat(s.Seconds, 'f', 3, 64)
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d:duration=%s", size, s.FPS, dur)}
+	if s.Audio {
+		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:duration="+dur)
+	}
+	if s.Rotate != 0 {
+		args = append(args, "-metadata:s:v:0", "rotate="+strconv.Itoa(s.Rotate))
+	}
+	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.FPS*2))
+	if s.Audio {
+		args = append(args, "-c:a", "aac", "-shortest")
+	}
+	args = append(args, path)
+	if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("generate %s: %w: %s", path, err, out)
+	}
+	return nil
+}
+
+// Stream is one stream as ffprobe reports it.
+type Stream struct {
+	CodecType         string `json:"codec_type"`
+	CodecName         string `json:"codec_name"`
+	Width             int    `json:"width"`
+	Height            int    `json:"height"`
+	PixFmt            string `json:"pix_fmt"`
+	SampleAspectRatio string `json:"sample_aspect_ratio"`
+}
+
+// Probe is the part of ffprobe's output the tests check.
+type Probe struct {
+	Streams []Stream `json:"streams"`
+	Format  struct {
+		Duration   string `json:"duration"`
+		FormatName string `json:"format_name"`
+	} `json:"format"`
+}
+
+// Duration in seconds.
+func (p *Probe) Duration() float64 {
+	d, _ := strconv.ParseFloat(p.Format.Duration, 64)
+	return d
+}
+
+// Count returns how many streams of a type there are.
+func (p *Probe) Count(codecType string) int {
+	n := 0
+	for _, s := range p.Streams {
+		if s.CodecType == codecType {
+			n++
+		}
+	}
+	return n
+}
+
+// Video returns the first video stream.
+func (p *Probe) Video() (Stream, bool) {
+	for _, s := range p.Streams {
+		if s.CodecType == "video" {
+			return s, true
+		}
+	}
+	return Stream{}, false
+}
+
+// Inspect runs ffprobe on path.
+func Inspect(ctx context.Context, path string) (*Probe, error) {
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-print_format", "json",
+		"-show_format", "-show_streams", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ffprobe %s: %w", path, err)
+	}
+	var p Probe
+	if err := json.Unmarshal(out, &p); err != nil {
+		return nil, fmt.Errorf("ffprobe %s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// MoovBeforeMdat reports whether the file is laid out for progressive
+// playback (+faststart): the moov box comes before mdat.
+func MoovBeforeMdat(r io.ReadSeeker) (bool, error) {
+	var order []string
+	_, err := mp4.ReadBoxStructure(r, func(h *mp4.ReadHandle) (any, error) {
+		order = append(order, h.BoxInfo.Type.String())
+		return nil, nil // top level only
+	})
+	if err != nil {
+		return false, fmt.Errorf("read boxes: %w", err)
+	}
+	moov, mdat := slices.Index(order, "moov"), slices.Index(order, "mdat")
+	return moov >= 0 && mdat >= 0 && moov < mdat, nil
+}
