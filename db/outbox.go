@@ -32,7 +32,7 @@ func (d *DB) PublishPending(ctx context.Context, limit int, publish func(context
 			ids[i] = m.ID
 		}
 		if _, err := tx.NewUpdate().Model((*OutboxMessage)(nil)).Set("sent_at = now()").
-			Where("id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			Where("id IN (?)", bun.List(ids)).Exec(ctx); err != nil {
 			return fmt.Errorf("mark sent: %w", err)
 		}
 		sent = len(msgs)

@@ -216,4 +216,3 @@ func prefixLines(r io.Reader, name string) {
 	}
 	_, _ = io.Copy(io.Discard, r)
 }
-

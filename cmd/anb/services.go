@@ -142,14 +142,14 @@ func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	defer tc.Close()
 	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:          cfg.KafkaBrokers,
-		GroupID:          cfg.KafkaGroup,
-		Topic:            cfg.KafkaTopic,
-		MaxWait:          250 * time.Millisecond,
-		StartOffset:      kafka.FirstOffset,
+		Brokers:           cfg.KafkaBrokers,
+		GroupID:           cfg.KafkaGroup,
+		Topic:             cfg.KafkaTopic,
+		MaxWait:           250 * time.Millisecond,
+		StartOffset:       kafka.FirstOffset,
 		HeartbeatInterval: time.Second,
-		SessionTimeout:   10 * time.Second,
-		RebalanceTimeout: 10 * time.Second,
+		SessionTimeout:    10 * time.Second,
+		RebalanceTimeout:  10 * time.Second,
 		// Commit synchronously: the offset moves only after the workflow start.
 		CommitInterval: 0,
 	})

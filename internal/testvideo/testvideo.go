@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"os/exec"
+	"slices"
 	"strconv"
 
 	"github.com/abema/go-mp4"

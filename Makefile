@@ -1,0 +1,62 @@
+# ANB Rising Stars Showcase
+#   make run   install what is missing and start the whole system locally
+#   make test  install what is missing and run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TEMPORAL_VERSION    := v1.5.1
+VERSITYGW_VERSION   := v1.8.0
+STATICCHECK_VERSION := v0.8.2
+
+BIN             := $(CURDIR)/.bin
+TEMPORAL_BIN    := $(BIN)/temporal-$(TEMPORAL_VERSION)/temporal
+VERSITYGW_BIN   := $(BIN)/versitygw-$(VERSITYGW_VERSION)/versitygw
+STATICCHECK_BIN := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+export ANB_TEMPORAL_BIN  := $(TEMPORAL_BIN)
+export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
+
+GO_TEST_FLAGS ?= -count=1 -timeout 40m
+
+.PHONY: help run test tools deps build lint unit clean-data
+
+help:
+	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
+	@echo "make test   lint, then every unit, integration and end-to-end test"
+	@echo "make tools  install system packages and build the pinned tools into .bin/"
+
+deps:
+	@scripts/install-deps.sh
+
+# Each tool is built once per version into its own folder.
+$(TEMPORAL_BIN):
+	@echo "building temporal CLI $(TEMPORAL_VERSION) (first time only, several minutes)"
+	GOBIN=$(dir $@) go install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_VERSION)
+
+$(VERSITYGW_BIN):
+	@echo "building versitygw $(VERSITYGW_VERSION) (first time only)"
+	GOBIN=$(dir $@) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+$(STATICCHECK_BIN):
+	GOBIN=$(dir $@) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+tools: deps $(TEMPORAL_BIN) $(VERSITYGW_BIN)
+
+build:
+	go build -o $(BIN)/anb ./cmd/anb
+	go build -o $(BIN)/anb-broker ./cmd/anb-broker
+
+run: tools build
+	$(BIN)/anb dev
+
+lint: $(STATICCHECK_BIN)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+	$(STATICCHECK_BIN) ./...
+
+test: tools lint
+	go test $(GO_TEST_FLAGS) ./...
+
+clean-data:
+	rm -rf .data

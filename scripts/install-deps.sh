@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages the platform needs (Debian 12): PostgreSQL
+# server binaries and ffmpeg/ffprobe. Does nothing when they are present.
+set -euo pipefail
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing system packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The package starts its own cluster on 5432; the project runs private
+# clusters on other ports and leaves that one alone.
+echo "installed: ${missing[*]}"
