@@ -10,6 +10,9 @@ import (
 	"sync"
 )
 
+// BumpersSeconds is the length the intro and outro bumpers add together.
+const BumpersSeconds = 0.0
+
 // Options shape the processed video.
 type Options struct {
 	FFmpeg string // binary, "ffmpeg" by default
@@ -58,7 +61,7 @@ func NewTranscoder(opts Options) *Transcoder {
 
 // OutputDuration is how long the processed video of an input lasts.
 func (t *Transcoder) OutputDuration(in *Info) float64 {
-	return min(in.Duration, t.opts.MaxSeconds)
+	return min(in.Duration, t.opts.MaxSeconds) + BumpersSeconds
 }
 
 // Run renders in to out with one ffmpeg pass. progress, if not nil, gets

@@ -21,6 +21,7 @@ import (
 
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/media"
 )
 
 // stack runs api, bridge and worker in-process against env's servers,
@@ -184,7 +185,8 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, "h264", v.CodecName)
 	assert.Equal(t, "yuv420p", v.PixFmt)
 	assert.Equal(t, 0, probe.Count("audio"), "processed video must have no audio")
-	assert.InDelta(t, 25.0, probe.Duration(), 0.2)
+	// The whole 25 s input is kept (under the 30 s cut), plus the bumpers.
+	assert.InDelta(t, 25.0+media.BumpersSeconds, probe.Duration(), 0.2)
 	f, err := os.Open(out)
 	require.NoError(t, err)
 	fast, err := testvideo.MoovBeforeMdat(f)
