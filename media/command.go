@@ -7,9 +7,12 @@ import (
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 )
 
-// Args composes the one-pass ffmpeg command line with ffmpeg-go. This file
-// is the only one that knows ffmpeg-go, so the library can be replaced.
-func (t *Transcoder) Args(inPath, outPath string) (args []string, err error) {
+// Args composes the one-pass ffmpeg command line with ffmpeg-go: one
+// filtergraph trims, normalises the frame rate, fits and pads the picture,
+// watermarks it and concatenates it between the intro and outro cards made
+// from the logo at logoPath. This file is the only one that knows
+// ffmpeg-go, so the library can be replaced.
+func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err error) {
 	defer func() {
 		// ffmpeg-go panics on an invalid graph instead of returning an error.
 		if r := recover(); r != nil {
@@ -17,16 +20,53 @@ func (t *Transcoder) Args(inPath, outPath string) (args []string, err error) {
 		}
 	}()
 	o := t.opts
-	w, h := itoa(o.Width), itoa(o.Height)
-	main := ffmpeg.Input(inPath, ffmpeg.KwArgs{"t": formatSeconds(o.MaxSeconds)}).Video().
-		// Constant frame rate: variable-rate phone footage plays evenly.
-		Filter("fps", ffmpeg.Args{itoa(o.FPS)}).
+	w, h, fps := itoa(o.Width), itoa(o.Height), itoa(o.FPS)
+	keep := formatSeconds(o.MaxSeconds)
+
+	// Input -t lets the demuxer stop reading at the cut; the trim filter
+	// below makes the cut frame-exact and self-evident in the graph.
+	main := ffmpeg.Input(inPath, ffmpeg.KwArgs{"t": keep}).Video().
+		Trim(ffmpeg.KwArgs{"duration": keep}).
+		Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}).
+		// Constant frame rate first: variable-rate phone footage plays
+		// evenly and 60 fps input is scaled at half the cost.
+		Filter("fps", ffmpeg.Args{fps}).
 		// Fit the whole picture, never stretch or crop, then pad to 16:9.
-		Filter("scale", ffmpeg.Args{w + ":" + h}, ffmpeg.KwArgs{"force_original_aspect_ratio": "decrease"}).
+		// Rotation metadata is applied by ffmpeg's autorotate before this.
+		Filter("scale", ffmpeg.Args{w, h}, ffmpeg.KwArgs{
+			"force_original_aspect_ratio": "decrease", "force_divisible_by": "2",
+		}).
 		Filter("pad", ffmpeg.Args{w, h, "(ow-iw)/2", "(oh-ih)/2"}).
-		Filter("setsar", ffmpeg.Args{"1"}).
+		Filter("setsar", ffmpeg.Args{"1"})
+
+	// The logo is one still frame; overlay repeats it for every frame.
+	logos := ffmpeg.Input(logoPath).Video().Split()
+	mark := logos.Get("0").
+		Filter("scale", ffmpeg.Args{itoa(watermarkSize(o)), "-1"}, ffmpeg.KwArgs{"flags": "lanczos"}).
+		Filter("format", ffmpeg.Args{"rgba"}).
+		Filter("colorchannelmixer", nil, ffmpeg.KwArgs{"aa": watermarkOpacity})
+	margin := itoa(watermarkMargin(o))
+	main = main.Overlay(mark, "repeat", ffmpeg.KwArgs{
+		"x": "main_w-overlay_w-" + margin, "y": "main_h-overlay_h-" + margin,
+	})
+
+	// One card, the logo centred on navy, split into intro and outro.
+	cardLogo := logos.Get("1").
+		Filter("scale", ffmpeg.Args{itoa(cardLogoSize(o)), "-1"}, ffmpeg.KwArgs{"flags": "lanczos"})
+	cards := ffmpeg.Input(fmt.Sprintf("color=c=%s:s=%sx%s:r=%s:d=%s", cardColor, w, h, fps, formatSeconds(cardSeconds)),
+		ffmpeg.KwArgs{"f": "lavfi"}).Video().
+		Overlay(cardLogo, "repeat", ffmpeg.KwArgs{"x": "(main_w-overlay_w)/2", "y": "(main_h-overlay_h)/2"}).
+		Split()
+	// The intro opens on the card and fades into the video; the outro
+	// fades in from black.
+	intro := cards.Get("0").Filter("fade", nil, ffmpeg.KwArgs{
+		"t": "out", "st": formatSeconds(cardSeconds - fadeSeconds), "d": formatSeconds(fadeSeconds),
+	})
+	outro := cards.Get("1").Filter("fade", nil, ffmpeg.KwArgs{"t": "in", "st": "0", "d": formatSeconds(fadeSeconds)})
+
+	video := ffmpeg.Concat([]*ffmpeg.Stream{intro, main, outro}, ffmpeg.KwArgs{"v": 1, "a": 0}).
 		Filter("format", ffmpeg.Args{"yuv420p"})
-	out := main.Output(outPath, ffmpeg.KwArgs{
+	out := video.Output(outPath, ffmpeg.KwArgs{
 		"an":       "",
 		"c:v":      "libx264",
 		"preset":   o.Preset,

@@ -69,7 +69,40 @@ func Probe(ctx context.Context, ffprobe, path string) (*Info, error) {
 		}
 		return nil, fmt.Errorf("run ffprobe: %w", err)
 	}
-	return parseProbe(stdout.Bytes())
+	info, err := parseProbe(stdout.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeCheck(ctx, ffprobe, path); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// decodeCheck decodes the first frames of the video stream. A file whose
+// container parses but whose picture data is garbage fails here, before a
+// worker spends a transcode on it.
+func decodeCheck(ctx context.Context, ffprobe, path string) error {
+	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "v:0",
+		"-count_frames", "-read_intervals", "%+#5", "-show_entries", "stream=nb_read_frames",
+		"-of", "default=noprint_wrappers=1:nokey=1", path)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 1024}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("ffprobe: %w", ctx.Err())
+		}
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("%w: %s", ErrUndecodable, stderr.String())
+		}
+		return fmt.Errorf("run ffprobe: %w", err)
+	}
+	if n, err := strconv.Atoi(string(bytes.TrimSpace(stdout.Bytes()))); err != nil || n < 1 {
+		return fmt.Errorf("%w: no frame could be decoded: %s", ErrUndecodable, tail([]byte(stderr.String()), 300))
+	}
+	return nil
 }
 
 func parseProbe(data []byte) (*Info, error) {

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 )
 
 // BumpersSeconds is the length the intro and outro bumpers add together.
-const BumpersSeconds = 0.0
+const BumpersSeconds = 2 * cardSeconds
 
 // Options shape the processed video.
 type Options struct {
@@ -67,7 +70,12 @@ func (t *Transcoder) OutputDuration(in *Info) float64 {
 // Run renders in to out with one ffmpeg pass. progress, if not nil, gets
 // the fraction (0-1) done. Cancelling ctx kills ffmpeg.
 func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, progress func(float64)) error {
-	args, err := t.Args(inPath, outPath)
+	logo, err := writeLogo(filepath.Dir(outPath))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(logo)
+	args, err := t.Args(inPath, logo, outPath)
 	if err != nil {
 		return err
 	}
@@ -97,9 +105,29 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 		if ctx.Err() != nil {
 			return fmt.Errorf("ffmpeg stopped: %w", ctx.Err())
 		}
-		return fmt.Errorf("ffmpeg: %w: %s", err, stderr.String())
+		msg := stderr.String()
+		if decodeFailure(msg) {
+			return fmt.Errorf("%w: ffmpeg: %v: %s", ErrUndecodable, err, tail([]byte(msg), 300))
+		}
+		return fmt.Errorf("ffmpeg: %w: %s", err, msg)
 	}
 	return nil
+}
+
+// decodeFailure reports whether ffmpeg's stderr blames the input. Anything
+// else (a full disk, a killed process) is worth a retry.
+func decodeFailure(stderr string) bool {
+	for _, s := range []string{
+		"Invalid data found when processing input",
+		"moov atom not found",
+		"Decoding error rate",
+		"Error while decoding stream",
+	} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // tailBuffer keeps the last max bytes written to it: the end of ffmpeg's

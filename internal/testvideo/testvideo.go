@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -22,9 +23,13 @@ type Spec struct {
 	Audio         bool
 	// Rotate sets display-matrix rotation metadata (degrees).
 	Rotate int
+	// VFR drops frames in an irregular pattern and keeps the gaps, as phone
+	// cameras do in low light: the frame rate varies within the file.
+	VFR bool
 }
 
-// Generate writes an H.264 MP4 following spec to path.
+// Generate writes an H.264 MP4 following spec to path. Inputs are encoded
+// with preset ultrafast and a short GOP so tests can afford many of them.
 func Generate(ctx context.Context, path string, s Spec) error {
 	if s.FPS == 0 {
 		s.FPS = 25
@@ -36,16 +41,31 @@ func Generate(ctx context.Context, path string, s Spec) error {
 	if s.Audio {
 		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:duration="+dur)
 	}
-	if s.Rotate != 0 {
-		args = append(args, "-metadata:s:v:0", "rotate="+strconv.Itoa(s.Rotate))
+	if s.VFR {
+		// Keep 5 of every 10 frames, unevenly spaced: gaps of 1, 2 and 5.
+		args = append(args, "-vf", `select='lt(mod(n\,10)\,6)*not(eq(mod(n\,10)\,2))'`, "-fps_mode", "vfr")
 	}
 	args = append(args, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.FPS*2))
 	if s.Audio {
 		args = append(args, "-c:a", "aac", "-shortest")
 	}
-	args = append(args, path)
+	encoded := path
+	if s.Rotate != 0 {
+		encoded = path + ".norotate.mp4"
+		defer os.Remove(encoded)
+	}
+	args = append(args, encoded)
 	if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("generate %s: %w: %s", path, err, out)
+	}
+	if s.Rotate != 0 {
+		// ffmpeg 5.1 writes the rotate tag as a display matrix only when
+		// remuxing, not when encoding.
+		out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+			"-i", encoded, "-c", "copy", "-metadata:s:v:0", "rotate="+strconv.Itoa(s.Rotate), path).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("rotate %s: %w: %s", path, err, out)
+		}
 	}
 	return nil
 }
