@@ -18,7 +18,7 @@ export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help run test tools deps build lint unit clean-data
+.PHONY: help run test tools deps build lint clean-data record-history
 
 help:
 	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
@@ -60,3 +60,9 @@ test: tools lint
 
 clean-data:
 	rm -rf .data
+
+# Records a completed VideoProcessing history for the replay test. Run it
+# when the workflow changes on purpose (behind workflow.GetVersion).
+record-history: tools
+	ANB_RECORD_HISTORY=$(CURDIR)/workflows/testdata/video_processing_completed.json \
+	  go test -count=1 -run TestEndToEnd ./cmd/anb

@@ -105,6 +105,7 @@ func (b *Bridge) start(ctx context.Context, task workflows.Task) error {
 		// allowed only after a failed one.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		TypedSearchAttributes:    workflows.StartAttributes(task),
 	}
 	run, err := b.Temporal.ExecuteWorkflow(ctx, opts, workflows.VideoProcessingName,
 		workflows.VideoProcessingInput{VideoID: task.VideoID})

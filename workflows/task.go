@@ -4,4 +4,6 @@ package workflows
 type Task struct {
 	VideoID    string `json:"video_id"`
 	WorkflowID string `json:"workflow_id"`
+	// OwnerID is the uploader, for operators' searches; optional.
+	OwnerID string `json:"owner_id,omitempty"`
 }

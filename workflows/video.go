@@ -35,12 +35,14 @@ type VideoProcessingResult struct {
 const (
 	statusTimeout             = 30 * time.Second
 	transcodeTimeout          = 30 * time.Minute
-	transcodeHeartbeatTimeout = 30 * time.Second
+	transcodeHeartbeatTimeout = 20 * time.Second
 )
 
 // VideoProcessing marks the video processing, renders it and publishes it.
 // A video that cannot be decoded ends failed with a reason for the player;
-// every other error is retried with backoff.
+// every other error is retried with backoff, so an outage of S3, PostgreSQL
+// or a worker delays the video but never fails it. Cancelling the workflow
+// (the player deleted the video) stops ffmpeg and removes any output.
 func VideoProcessing(ctx workflow.Context, in VideoProcessingInput) (*VideoProcessingResult, error) {
 	var a *activities.Activities
 	retry := &temporal.RetryPolicy{
@@ -57,24 +59,61 @@ func VideoProcessing(ctx workflow.Context, in VideoProcessingInput) (*VideoProce
 		StartToCloseTimeout: transcodeTimeout,
 		HeartbeatTimeout:    transcodeHeartbeatTimeout,
 		RetryPolicy:         retry,
+		// On cancellation wait until ffmpeg is really stopped, so the
+		// cleanup below cannot race a last upload.
+		WaitForCancellation: true,
 	})
 
 	if err := workflow.ExecuteActivity(statusCtx, a.MarkProcessing, in.VideoID).Get(ctx, nil); err != nil {
 		return nil, err
 	}
+	setStatus(ctx, "processing")
+
 	var res activities.TranscodeResult
 	err := workflow.ExecuteActivity(transcodeCtx, a.Transcode, activities.TranscodeInput{VideoID: in.VideoID}).Get(ctx, &res)
 	if err != nil {
+		if temporal.IsCanceledError(err) {
+			discardOutput(ctx, a, in.VideoID)
+			return nil, err
+		}
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeInvalidVideo {
 			if ferr := workflow.ExecuteActivity(statusCtx, a.MarkFailed, in.VideoID, appErr.Message()).Get(ctx, nil); ferr != nil {
 				return nil, ferr
 			}
+			setStatus(ctx, "failed")
 		}
 		return nil, err
 	}
 	if err := workflow.ExecuteActivity(statusCtx, a.MarkProcessed, in.VideoID, res.ProcessedKey).Get(ctx, nil); err != nil {
+		if temporal.IsCanceledError(err) {
+			discardOutput(ctx, a, in.VideoID)
+		}
 		return nil, err
 	}
+	setStatus(ctx, "processed")
 	return &VideoProcessingResult{ProcessedKey: res.ProcessedKey, OutputSeconds: res.OutputSeconds}, nil
+}
+
+// setStatus mirrors the video's status into a search attribute. It is only
+// for operators' searches, so a failure is logged, not fatal.
+func setStatus(ctx workflow.Context, status string) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, VideoStatusAttr.ValueSet(status)); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert VideoStatus", "status", status, "error", err)
+	}
+}
+
+// discardOutput removes a processed object of a cancelled run. It runs in a
+// disconnected context because the workflow's own context is cancelled.
+func discardOutput(ctx workflow.Context, a *activities.Activities, videoID string) {
+	dctx, cancel := workflow.NewDisconnectedContext(ctx)
+	defer cancel()
+	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+		StartToCloseTimeout: statusTimeout,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
+	})
+	if err := workflow.ExecuteActivity(dctx, a.DiscardOutput, videoID).Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("discard output of cancelled run", "video_id", videoID, "error", err)
+	}
+	setStatus(ctx, "cancelled")
 }

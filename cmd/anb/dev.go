@@ -17,6 +17,7 @@ import (
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/devstack"
+	"github.com/anb-showcase/anb/workflows"
 )
 
 // Ports of the local stack.
@@ -27,10 +28,6 @@ const (
 	devKafkaPort    = 19092
 	devS3Port       = 7070
 )
-
-// devSearchAttributes are registered on the dev server so operators can
-// filter workflows by video, owner and status in the UI.
-var devSearchAttributes = map[string]string{"VideoId": "Keyword", "OwnerId": "Keyword", "VideoStatus": "Keyword"}
 
 // runDev starts the whole system on loopback, supervises it and stops it
 // in order on Ctrl-C. Data lives under cfg.DataDir and is reused.
@@ -82,7 +79,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	log.Info("starting temporal dev server", "port", devTemporalPort, "ui", devTemporalUI)
 	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: cfg.TemporalBin, DBFile: filepath.Join(data, "temporal.db"), Port: devTemporalPort, UIPort: devTemporalUI,
-		SearchAttributes: devSearchAttributes, Log: logFile("temporal"),
+		SearchAttributes: workflows.SearchAttributeTypes(), Log: logFile("temporal"),
 	})
 	if err != nil {
 		return err

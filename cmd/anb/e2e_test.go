@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
 	"github.com/anb-showcase/anb/internal/testenv"
@@ -213,8 +215,29 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, info.GetStatus())
 	assert.Equal(t, "VideoProcessing", info.GetType().GetName())
 
+	if path := os.Getenv("ANB_RECORD_HISTORY"); path != "" {
+		recordHistory(t, tc, up["task_id"].(string), path)
+	}
+
 	// The outbox is drained.
 	pending, err := testEnv.DB.PendingCount(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, pending)
+}
+
+// recordHistory saves a workflow's event history as JSON for the replay
+// test in workflows/ (make record-history).
+func recordHistory(t *testing.T, tc client.Client, workflowID, path string) {
+	t.Helper()
+	history := &historypb.History{}
+	iter := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		event, err := iter.Next()
+		require.NoError(t, err)
+		history.Events = append(history.Events, event)
+	}
+	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(history)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	t.Logf("recorded %d events of %s to %s", len(history.Events), workflowID, path)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/devstack"
 	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/workflows"
 )
 
 // Topic is the task topic created on the test broker.
@@ -91,7 +92,7 @@ func Start(ctx context.Context, need Need) (env *Env, err error) {
 		}
 		env.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 			Bin: os.Getenv("ANB_TEMPORAL_BIN"), Port: port, Log: logTo("temporal"),
-			SearchAttributes: map[string]string{"VideoId": "Keyword", "OwnerId": "Keyword", "VideoStatus": "Keyword"},
+			SearchAttributes: workflows.SearchAttributeTypes(),
 		})
 		if err != nil {
 			return env, err
