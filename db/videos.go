@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/uptrace/bun"
@@ -111,4 +112,37 @@ func checkOne(res interface{ RowsAffected() (int64, error) }, err error, what st
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
 	}
 	return nil
+}
+
+// ErrPublished is returned when a change is refused because the video is
+// already public.
+var ErrPublished = errors.New("video published")
+
+// DeleteVideo removes an unpublished video of userID with its votes and its
+// processing request if that was never sent, and returns the row as it was.
+// ErrNotFound when there is no such video of that user, ErrPublished when
+// it is published. The row is locked, so a worker publishing it at the same
+// moment either finishes first (ErrPublished) or finds it gone.
+func (d *DB) DeleteVideo(ctx context.Context, id, userID string) (*Video, error) {
+	v := new(Video)
+	err := d.bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		err := tx.NewSelect().Model(v).Where("id = ? AND user_id = ?", id, userID).For("UPDATE").Scan(ctx)
+		if err != nil {
+			return notFound(err)
+		}
+		if v.Status == StatusProcessed {
+			return ErrPublished
+		}
+		if _, err := tx.NewDelete().Model((*Video)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete row: %w", err)
+		}
+		if _, err := tx.NewDelete().Model((*OutboxMessage)(nil)).Where("key = ? AND sent_at IS NULL", id).Exec(ctx); err != nil {
+			return fmt.Errorf("delete pending request: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("delete video %s: %w", id, err)
+	}
+	return v, nil
 }

@@ -1,0 +1,117 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// ErrOwnVideo is returned when players vote for their own video.
+var ErrOwnVideo = errors.New("own video")
+
+// Page selects a slice of a public list, optionally one city's
+// (case-insensitive exact match; empty for all).
+type Page struct {
+	City   string
+	Limit  int
+	Offset int
+}
+
+func (p Page) filterCity(q *bun.SelectQuery) *bun.SelectQuery {
+	if p.City != "" {
+		q = q.Where("lower(u.city) = lower(?)", p.City)
+	}
+	return q
+}
+
+// PublicVideo is a published video as the public list shows it.
+type PublicVideo struct {
+	ID           string    `bun:"id"`
+	Title        string    `bun:"title"`
+	ProcessedKey string    `bun:"processed_key"`
+	FirstName    string    `bun:"first_name"`
+	LastName     string    `bun:"last_name"`
+	City         string    `bun:"city"`
+	Votes        int       `bun:"votes"`
+	ProcessedAt  time.Time `bun:"processed_at"`
+	// Voted tells whether the viewer voted for it (false without a viewer).
+	Voted bool `bun:"voted"`
+}
+
+// PublicVideos lists published videos, newest first. viewerID may be empty.
+func (d *DB) PublicVideos(ctx context.Context, p Page, viewerID string) ([]PublicVideo, error) {
+	out := []PublicVideo{}
+	q := d.bun.NewSelect().TableExpr("videos AS v").
+		Join("JOIN users AS u ON u.id = v.user_id").
+		ColumnExpr("v.id, v.title, v.processed_key, u.first_name, u.last_name, u.city, v.processed_at").
+		ColumnExpr("(SELECT count(*) FROM votes WHERE votes.video_id = v.id) AS votes").
+		Where("v.status = ?", StatusProcessed).
+		OrderExpr("v.processed_at DESC, v.id").
+		Limit(int64(p.Limit)).Offset(int64(p.Offset))
+	if viewerID != "" {
+		q = q.ColumnExpr("EXISTS (SELECT 1 FROM votes WHERE votes.video_id = v.id AND votes.user_id = ?) AS voted", viewerID)
+	} else {
+		q = q.ColumnExpr("false AS voted")
+	}
+	if err := p.filterCity(q).Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("public videos: %w", err)
+	}
+	return out, nil
+}
+
+// Vote records userID's vote for a published video. ErrNotFound when the
+// video does not exist or is not published, ErrOwnVideo for one's own
+// video, ErrConflict when the vote exists: the primary key (video_id,
+// user_id) decides between concurrent identical votes.
+func (d *DB) Vote(ctx context.Context, videoID, userID string) error {
+	var owner string
+	err := d.bun.NewSelect().Table("videos").Column("user_id").
+		Where("id = ? AND status = ?", videoID, StatusProcessed).Scan(ctx, &owner)
+	if err != nil {
+		return fmt.Errorf("vote for %s: %w", videoID, notFound(err))
+	}
+	if owner == userID {
+		return fmt.Errorf("vote for %s: %w", videoID, ErrOwnVideo)
+	}
+	res, err := d.bun.NewRaw(
+		"INSERT INTO votes (video_id, user_id) VALUES (?, ?) ON CONFLICT (video_id, user_id) DO NOTHING",
+		videoID, userID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("vote for %s: %w", videoID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("vote for %s: %w", videoID, err)
+	} else if n == 0 {
+		return fmt.Errorf("vote for %s: %w", videoID, ErrConflict)
+	}
+	return nil
+}
+
+// RankedPlayer is one line of the ranking.
+type RankedPlayer struct {
+	UserID    string `bun:"id"`
+	FirstName string `bun:"first_name"`
+	LastName  string `bun:"last_name"`
+	City      string `bun:"city"`
+	Votes     int    `bun:"votes"`
+}
+
+// Rankings orders the players with at least one published video by the
+// votes of their published videos; ties go to the earlier signup.
+func (d *DB) Rankings(ctx context.Context, p Page) ([]RankedPlayer, error) {
+	out := []RankedPlayer{}
+	q := d.bun.NewSelect().TableExpr("users AS u").
+		Join("JOIN videos AS v ON v.user_id = u.id AND v.status = ?", StatusProcessed).
+		Join("LEFT JOIN votes AS vo ON vo.video_id = v.id").
+		ColumnExpr("u.id, u.first_name, u.last_name, u.city, count(vo.user_id) AS votes").
+		GroupExpr("u.id").
+		OrderExpr("votes DESC, u.created_at, u.id").
+		Limit(int64(p.Limit)).Offset(int64(p.Offset))
+	if err := p.filterCity(q).Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("rankings: %w", err)
+	}
+	return out, nil
+}
