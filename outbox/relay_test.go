@@ -1,0 +1,104 @@
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/devstack"
+	"github.com/anb-showcase/anb/internal/testenv"
+)
+
+var testEnv *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Need{Postgres: true}, func(e *testenv.Env) { testEnv = e })
+}
+
+// createVideo records a video and its request as the upload does.
+func createVideo(t *testing.T, userID string) string {
+	t.Helper()
+	id := uuid.NewString()
+	payload, _ := json.Marshal(map[string]string{"video_id": id})
+	err := testEnv.DB.CreateVideo(context.Background(), &db.Video{
+		ID: id, UserID: userID, Title: "t", Status: db.StatusUploaded, OriginalKey: "k/" + id, WorkflowID: "video-" + id,
+	}, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: payload})
+	require.NoError(t, err)
+	return id
+}
+
+// TestBrokerOutageDelaysButLosesNothing records requests while the broker
+// is down, then starts it: every request is published, in order, once.
+func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	user := &db.User{ID: uuid.NewString(), FirstName: "a", LastName: "b", Email: uuid.NewString() + "@x.co", PasswordHash: "h", City: "c", Country: "d"}
+	require.NoError(t, testEnv.DB.CreateUser(ctx, user))
+
+	port, err := devstack.FreePort()
+	require.NoError(t, err)
+	addr := devstack.Addr(port)
+	w := NewKafkaWriter([]string{addr})
+	defer w.Close()
+	relay := NewRelay(testEnv.DB, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	relay.Interval = 100 * time.Millisecond
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(rctx) }()
+
+	// Broker down: uploads still commit; requests wait in the outbox.
+	var ids []string
+	for range 5 {
+		ids = append(ids, createVideo(t, user.ID))
+		relay.Notify()
+	}
+	time.Sleep(time.Second)
+	pending, err := testEnv.DB.PendingCount(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5, pending)
+
+	// Broker up: the relay drains the outbox.
+	k, err := devstack.StartKafka(devstack.KafkaOptions{Port: port, Topics: []string{testenv.Topic}, Partitions: 1})
+	require.NoError(t, err)
+	defer k.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		pending, err = testEnv.DB.PendingCount(ctx)
+		require.NoError(t, err)
+		if pending == 0 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "outbox not drained: %d pending", pending)
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	require.NoError(t, <-done)
+
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: testenv.Topic, Partition: 0, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	var got []string
+	rctx2, cancel2 := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel2()
+	for len(got) < len(ids) {
+		m, err := r.ReadMessage(rctx2)
+		require.NoError(t, err)
+		var task struct {
+			VideoID string `json:"video_id"`
+		}
+		require.NoError(t, json.Unmarshal(m.Value, &task))
+		require.Equal(t, string(m.Key), task.VideoID)
+		got = append(got, task.VideoID)
+	}
+	require.Equal(t, ids, got, "each request published in order")
+	extra, cancel3 := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel3()
+	m, err := r.ReadMessage(extra)
+	require.Error(t, err, "unexpected extra message %s", m.Value)
+}
