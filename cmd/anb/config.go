@@ -37,8 +37,14 @@ type Config struct {
 	// Dev marks the local stack: a built-in JWT secret is allowed.
 	Dev bool `env:"ANB_DEV" envDefault:"false"`
 
-	MaxUploadBytes int64  `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
-	TempDir        string `env:"ANB_TEMP_DIR"`
+	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
+	// Upload rules checked from the file's bytes.
+	MinVideoDuration  time.Duration `env:"ANB_MIN_VIDEO_DURATION" envDefault:"20s"`
+	MaxVideoDuration  time.Duration `env:"ANB_MAX_VIDEO_DURATION" envDefault:"60s"`
+	MinVideoShortSide int           `env:"ANB_MIN_VIDEO_SHORT_SIDE" envDefault:"1080"`
+	// RankingCacheTTL bounds how long a ranking page is served from memory.
+	RankingCacheTTL time.Duration `env:"ANB_RANKING_CACHE_TTL" envDefault:"2s"`
+	TempDir         string        `env:"ANB_TEMP_DIR"`
 
 	WorkerConcurrency int    `env:"ANB_WORKER_CONCURRENCY" envDefault:"1"`
 	FFmpeg            string `env:"ANB_FFMPEG" envDefault:"ffmpeg"`
@@ -47,6 +53,9 @@ type Config struct {
 	FFmpegCRF         int    `env:"ANB_FFMPEG_CRF" envDefault:"23"`
 
 	LogLevel slog.Level `env:"ANB_LOG_LEVEL" envDefault:"info"`
+	// MetricsAddr serves /metrics for the bridge; empty disables it. The
+	// API serves /metrics on its own address.
+	MetricsAddr string `env:"ANB_METRICS_ADDR"`
 
 	// The local stack (anb dev).
 	DataDir      string `env:"ANB_DATA_DIR" envDefault:".data"`

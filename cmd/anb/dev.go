@@ -29,6 +29,9 @@ const (
 	devS3Port       = 7070
 )
 
+// serviceEnv holds per-service settings of the local stack.
+var serviceEnv = map[string][]string{"bridge": {"ANB_METRICS_ADDR=127.0.0.1:9101"}}
+
 // runDev starts the whole system on loopback, supervises it and stops it
 // in order on Ctrl-C. Data lives under cfg.DataDir and is reused.
 func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
@@ -133,7 +136,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			supervise(ctx, log, name, self, env)
+			supervise(ctx, log, name, self, append(env, serviceEnv[name]...))
 		}()
 	}
 
@@ -143,6 +146,7 @@ ANB Rising Stars Showcase is running.
   API              http://%s/api   (health: /healthz, readiness: /readyz)
   Temporal Web UI  %s
   Temporal gRPC    %s
+  Metrics          http://%s/metrics (api), http://127.0.0.1:9101/metrics (bridge)
   Kafka broker     %s (topic %s)
   S3 (versitygw)   %s (bucket %s)
   PostgreSQL       %s
@@ -150,7 +154,7 @@ ANB Rising Stars Showcase is running.
 
 Press Ctrl-C to stop everything.
 
-`, cfg.HTTPAddr, tmp.UIURL(), tmp.Address(), cfg.KafkaBrokers[0], cfg.KafkaTopic, cfg.S3Endpoint, cfg.S3Bucket, cfg.DatabaseURL, data)
+`, cfg.HTTPAddr, tmp.UIURL(), tmp.Address(), cfg.HTTPAddr, cfg.KafkaBrokers[0], cfg.KafkaTopic, cfg.S3Endpoint, cfg.S3Bucket, cfg.DatabaseURL, data)
 
 	<-ctx.Done()
 	log.Info("stopping")

@@ -24,6 +24,7 @@ import (
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/workflows"
 )
 
@@ -79,18 +80,42 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	defer writer.Close()
 	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
 
+	// Temporal is needed only to cancel the processing of deleted videos
+	// and for /readyz: when it is down at start the API still serves (an
+	// upload only needs the outbox) and connects lazily later.
+	tc, err := cfg.temporalClient(log)
+	if err != nil {
+		log.Warn("temporal unreachable at start, connecting lazily", "err", err)
+		tc, err = client.NewLazyClient(client.Options{
+			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(log),
+		})
+		if err != nil {
+			return fmt.Errorf("temporal client: %w", err)
+		}
+	}
+	defer tc.Close()
+
 	tempDir := cfg.TempDir
 	if tempDir == "" {
 		tempDir = os.TempDir()
 	}
 	srv := &api.Server{
-		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify,
+		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
-		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir,
+		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir, RankingTTL: cfg.RankingCacheTTL,
+		Rules: videocheck.Rules{
+			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
+		},
 		Ready: map[string]func(context.Context) error{
 			"postgresql": d.Ping,
 			"s3":         store.Ping,
 			"kafka":      func(ctx context.Context) error { return pingKafka(ctx, cfg.KafkaBrokers) },
+			"temporal": func(ctx context.Context) error {
+				if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+					return fmt.Errorf("temporal health: %w", err)
+				}
+				return nil
+			},
 		},
 	}
 	httpSrv := &http.Server{
@@ -154,7 +179,14 @@ func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		CommitInterval: 0,
 	})
 	defer reader.Close()
-	b := &bridge.Bridge{Reader: reader, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}
+	reg := newRegistry()
+	metrics := newBridgeMetrics(reg)
+	serveMetrics(ctx, cfg.MetricsAddr, reg, log)
+	b := &bridge.Bridge{
+		Reader: reader, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log,
+		OnStarted: func(string) { metrics.messages.WithLabelValues("started").Inc() },
+		OnSkipped: func() { metrics.messages.WithLabelValues("skipped").Inc() },
+	}
 	log.Info("bridge consuming", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup)
 	// A broker that is briefly unreachable is not fatal: keep consuming.
 	for {
