@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -50,8 +51,8 @@ func (t *Tokens) Verify(token string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("verify token: %w", err)
 	}
-	if claims.Subject == "" {
-		return "", errors.New("verify token: no subject")
+	if _, err := uuid.Parse(claims.Subject); err != nil {
+		return "", errors.New("verify token: subject is not a user id")
 	}
 	return claims.Subject, nil
 }
@@ -123,3 +124,26 @@ func (s *Server) requireAuth(c *gin.Context) {
 }
 
 func userID(c *gin.Context) string { return c.GetString(userIDKey) }
+
+// optionalAuth identifies the caller when a valid token comes along. A
+// missing token is an anonymous caller; so is an invalid one, because the
+// public list has no 401 in the contract: the answer then carries a
+// WWW-Authenticate header so a client can tell its token was refused.
+func (s *Server) optionalAuth(c *gin.Context) {
+	token, ok := bearer(c)
+	if !ok {
+		if c.GetHeader("Authorization") != "" {
+			c.Header("WWW-Authenticate", `Bearer realm="anb", error="invalid_token"`)
+		}
+		c.Next()
+		return
+	}
+	sub, err := s.Tokens.Verify(token)
+	if err != nil {
+		c.Header("WWW-Authenticate", `Bearer realm="anb", error="invalid_token"`)
+		c.Next()
+		return
+	}
+	c.Set(userIDKey, sub)
+	c.Next()
+}

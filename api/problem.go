@@ -20,6 +20,8 @@ type Problem struct {
 	Detail string       `json:"detail"`
 	Code   string       `json:"code"`
 	Errors []FieldError `json:"errors,omitempty"`
+	// Dependency names what is down in a 503 of /readyz.
+	Dependency string `json:"dependency,omitempty"`
 }
 
 // Error makes a Problem usable as an error.
@@ -44,6 +46,14 @@ const (
 	msgBadJSON         = "El cuerpo de la petición debe ser un objeto JSON válido."
 	msgTooLarge        = "El archivo supera el tamaño máximo permitido."
 	msgNotMP4          = "El archivo debe ser un video MP4 válido."
+	msgPublished       = "El video ya fue publicado y no puede eliminarse."
+	msgOwnVideo        = "No puedes votar por tu propio video."
+	msgAlreadyVoted    = "Ya has votado por este video."
+	msgInvalidQuery    = "Parámetro inválido en la consulta."
+	msgVoted           = "Voto registrado exitosamente."
+	msgDeleted         = "El video ha sido eliminado exitosamente."
+	msgUploaded        = "Video subido correctamente. Procesamiento en curso."
+	msgSignedUp        = "Usuario creado exitosamente."
 )
 
 func writeProblem(c *gin.Context, p *Problem) {

@@ -7,13 +7,20 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/videocheck"
 )
+
+// Workflows cancels processing runs; Temporal's client.Client satisfies it.
+type Workflows interface {
+	CancelWorkflow(ctx context.Context, workflowID, runID string) error
+}
 
 // Server holds what the handlers need.
 type Server struct {
@@ -22,27 +29,46 @@ type Server struct {
 	Tokens    *Tokens
 	Passwords *Passwords
 	Log       *slog.Logger
+	// Workflows cancels the processing of a deleted video; nil skips it.
+	Workflows Workflows
 	// Topic receives processing requests through the outbox.
 	Topic string
 	// Notify wakes the outbox relay after an upload committed.
 	Notify func()
 	// MaxUploadBytes caps the video file of an upload.
 	MaxUploadBytes int64
+	// Rules are the duration and resolution limits of an upload.
+	Rules videocheck.Rules
+	// RankingTTL is how long a computed ranking page is served from memory
+	// (votes on this instance invalidate it at once); 0 means 2 s.
+	RankingTTL time.Duration
 	// TempDir receives uploads while they are checked.
 	TempDir string
 	// Ready checks named dependencies for /readyz.
 	Ready map[string]func(context.Context) error
+
+	rankings *rankingCache
+	metrics  *metrics
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
 const maxJSONBytes = 64 << 10
 
 // Handler returns the HTTP handler with every route.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.router() }
+
+func (s *Server) router() *gin.Engine {
+	ttl := s.RankingTTL
+	if ttl <= 0 {
+		ttl = 2 * time.Second
+	}
+	s.rankings = newRankingCache(ttl)
+	s.metrics = newMetrics()
+
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.accessLog)
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog)
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, problem(404, "not_found", msgNotFound)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem(405, "method_not_allowed", "Método no permitido para este recurso."))
@@ -50,8 +76,13 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 
 	a := r.Group("/api")
+	a.GET("/openapi.yaml", serveOpenAPI)
+	a.GET("/docs", serveDocs)
+	a.GET("/docs/:file", serveDocsAsset)
+
 	a.POST("/auth/signup", s.signup)
 	a.POST("/auth/login", s.login)
 
@@ -59,16 +90,31 @@ func (s *Server) Handler() http.Handler {
 	v.POST("/upload", s.upload)
 	v.GET("", s.listVideos)
 	v.GET("/:video_id", s.getVideo)
+	v.DELETE("/:video_id", s.deleteVideo)
+
+	p := a.Group("/public")
+	p.GET("/videos", s.optionalAuth, s.publicVideos)
+	p.POST("/videos/:video_id/vote", s.requireAuth, s.vote)
+	p.GET("/rankings", s.publicRankings)
 	return r
 }
 
+// readyz checks every dependency and names the first one down (in a
+// stable order, so the answer does not depend on map iteration).
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	for name, check := range s.Ready {
-		if err := check(ctx); err != nil {
+	names := make([]string, 0, len(s.Ready))
+	for name := range s.Ready {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := s.Ready[name](ctx); err != nil {
 			s.Log.Warn("not ready", "dependency", name, "err", err)
-			writeProblem(c, problem(503, "dependency_unavailable", name+" no está disponible."))
+			p := problem(503, "dependency_unavailable", name+" no está disponible.")
+			p.Dependency = name
+			writeProblem(c, p)
 			return
 		}
 	}
@@ -96,15 +142,33 @@ func (s *Server) accessLog(c *gin.Context) {
 		"duration_ms", time.Since(start).Milliseconds())
 }
 
-// internal logs err and answers 500; it is for failures of our own
-// dependencies, never for anything the client sent.
-func (s *Server) internal(c *gin.Context, err error) {
-	s.Log.Error("request failed", "route", c.FullPath(), "err", err)
-	if errors.Is(err, context.DeadlineExceeded) {
+// fail answers err: domain errors become the contract's problems, anything
+// else is a failure of our own dependencies (logged, 500 or 503).
+func (s *Server) fail(c *gin.Context, err error) {
+	var p *Problem
+	var rejected *videocheck.Error
+	switch {
+	case errors.As(err, &p):
+		writeProblem(c, p)
+	case errors.As(err, &rejected):
+		writeProblem(c, rejectionProblem(rejected, s.Rules))
+	case errors.Is(err, db.ErrNotFound):
+		writeProblem(c, problem(404, "not_found", msgNotFound))
+	case errors.Is(err, db.ErrPublished):
+		writeProblem(c, problem(400, "video_published", msgPublished))
+	case errors.Is(err, db.ErrOwnVideo):
+		writeProblem(c, problem(400, "own_video", msgOwnVideo))
+	case errors.Is(err, db.ErrAlreadyVoted):
+		writeProblem(c, problem(400, "already_voted", msgAlreadyVoted))
+	case errors.Is(err, db.ErrEmailTaken):
+		writeProblem(c, problem(400, "email_taken", msgEmailTaken, FieldError{Field: "email", Message: msgEmailTaken}))
+	case errors.Is(err, context.DeadlineExceeded):
+		s.Log.Error("request timed out", "route", c.FullPath(), "err", err)
 		writeProblem(c, problem(503, "unavailable", msgUnavailable))
-		return
+	default:
+		s.Log.Error("request failed", "route", c.FullPath(), "err", err)
+		writeProblem(c, problem(500, "internal_error", msgInternal))
 	}
-	writeProblem(c, problem(500, "internal_error", msgInternal))
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -36,11 +36,13 @@ type userView struct {
 }
 
 // decodeJSON reads one JSON object with no unknown fields from a bounded
-// body. Every failure is the client's: a 400 problem.
+// body. Every failure is the client's and is a 400: the contract lists only
+// 400 for bad bodies, so a wrong content type or an oversized body get 400
+// with their own codes rather than 415 or 413.
 func decodeJSON(c *gin.Context, dst any) *Problem {
 	ct := c.ContentType()
 	if ct != "application/json" {
-		return problem(415, "unsupported_media_type", "El cuerpo debe enviarse como application/json.")
+		return problem(400, "unsupported_media_type", "El cuerpo debe enviarse como application/json.")
 	}
 	body := http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
 	dec := json.NewDecoder(body)
@@ -48,7 +50,7 @@ func decodeJSON(c *gin.Context, dst any) *Problem {
 	if err := dec.Decode(dst); err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
-			return problem(413, "payload_too_large", "El cuerpo de la petición es demasiado grande.")
+			return problem(400, "body_too_large", "El cuerpo de la petición es demasiado grande.")
 		}
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
@@ -117,7 +119,7 @@ func (s *Server) signup(c *gin.Context) {
 	}
 	hash, err := s.Passwords.Hash(req.Password1)
 	if err != nil {
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	u := &db.User{
@@ -125,15 +127,11 @@ func (s *Server) signup(c *gin.Context) {
 		Email: strings.ToLower(req.Email), PasswordHash: hash, City: req.City, Country: req.Country,
 	}
 	if err := s.DB.CreateUser(c.Request.Context(), u); err != nil {
-		if errors.Is(err, db.ErrConflict) {
-			writeProblem(c, problem(400, "email_taken", msgEmailTaken, FieldError{Field: "email", Message: msgEmailTaken}))
-			return
-		}
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(201, gin.H{
-		"message": "Usuario creado exitosamente.",
+		"message": msgSignedUp,
 		"user":    userView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, City: u.City, Country: u.Country},
 	})
 }
@@ -177,7 +175,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	u, err := s.DB.UserByEmail(c.Request.Context(), req.Email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	hash := ""
@@ -190,7 +188,7 @@ func (s *Server) login(c *gin.Context) {
 	}
 	token, ttl, err := s.Tokens.Issue(u.ID)
 	if err != nil {
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})

@@ -9,14 +9,18 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/workflows"
 )
 
@@ -41,23 +45,21 @@ func (f *uploadForm) cleanup() {
 }
 
 // upload streams the video part to a temporary file (never to memory),
-// stores it in S3 and records the video and its processing request in one
-// transaction. A rejected upload leaves nothing behind.
+// checks it from its bytes, stores it in S3 and records the video and its
+// processing request in one transaction. A rejected upload leaves nothing
+// behind: nothing is stored before every check passed.
 func (s *Server) upload(c *gin.Context) {
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxUploadBytes+multipartSlack)
 	form := &uploadForm{}
 	defer form.cleanup()
 	if p := s.readUploadForm(c, form); p != nil {
+		s.metrics.upload(p.Code)
 		writeProblem(c, p)
 		return
 	}
-	if form.file == nil || form.size == 0 {
-		writeProblem(c, problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired}))
-		return
-	}
-	title := strings.TrimSpace(form.title)
-	if fe := validateTitle(title, form.hasTitle); fe != nil {
-		writeProblem(c, problem(400, "validation_error", msgValidation, *fe))
+	if p := s.checkUpload(form); p != nil {
+		s.metrics.upload(p.Code)
+		writeProblem(c, p)
 		return
 	}
 
@@ -65,13 +67,17 @@ func (s *Server) upload(c *gin.Context) {
 	videoID := uuid.NewString()
 	key := storage.UploadedKey(videoID)
 	if err := s.Store.PutFile(ctx, key, form.file.Name()); err != nil {
-		s.internal(c, fmt.Errorf("store upload: %w", err))
+		s.fail(c, fmt.Errorf("store upload: %w", err))
 		return
 	}
 	wfID := workflows.WorkflowID(videoID)
-	payload, _ := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID})
+	payload, err := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID})
+	if err != nil {
+		s.fail(c, fmt.Errorf("encode task: %w", err))
+		return
+	}
 	video := &db.Video{
-		ID: videoID, UserID: userID(c), Title: title, Status: db.StatusUploaded,
+		ID: videoID, UserID: userID(c), Title: strings.TrimSpace(form.title), Status: db.StatusUploaded,
 		OriginalKey: key, WorkflowID: wfID,
 	}
 	if err := s.DB.CreateVideo(ctx, video, &db.OutboxMessage{Topic: s.Topic, Key: videoID, Payload: payload}); err != nil {
@@ -79,18 +85,61 @@ func (s *Server) upload(c *gin.Context) {
 		if derr := s.Store.Delete(context.WithoutCancel(ctx), key); derr != nil {
 			s.Log.Error("remove orphan upload", "key", key, "err", derr)
 		}
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	if s.Notify != nil {
 		s.Notify()
 	}
+	s.metrics.upload("accepted")
 	s.Log.Info("video uploaded", "video_id", videoID, "user_id", video.UserID, "bytes", form.size)
-	c.JSON(201, gin.H{
-		"message":  "Video subido correctamente. Procesamiento en curso.",
-		"task_id":  wfID,
-		"video_id": videoID,
-	})
+	c.JSON(201, gin.H{"message": msgUploaded, "task_id": wfID, "video_id": videoID})
+}
+
+// checkUpload applies the form rules, then the video rules to the bytes.
+func (s *Server) checkUpload(form *uploadForm) *Problem {
+	if form.file == nil {
+		return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired})
+	}
+	if fe := validateTitle(strings.TrimSpace(form.title), form.hasTitle); fe != nil {
+		return problem(400, "validation_error", msgValidation, *fe)
+	}
+	if _, err := videocheck.Check(form.file, s.Rules); err != nil {
+		var rejected *videocheck.Error
+		if errors.As(err, &rejected) {
+			return rejectionProblem(rejected, s.Rules)
+		}
+		s.Log.Error("read spooled upload", "err", err)
+		return problem(500, "internal_error", msgInternal)
+	}
+	return nil
+}
+
+// rejectionProblem says which video rule failed, with the limit.
+func rejectionProblem(e *videocheck.Error, rules videocheck.Rules) *Problem {
+	field := func(msg string) FieldError { return FieldError{Field: "video_file", Message: msg} }
+	switch e.Rule {
+	case videocheck.RuleDuration:
+		msg := fmt.Sprintf("La duración del video debe estar entre %s y %s segundos.",
+			seconds(rules.MinDuration), seconds(rules.MaxDuration))
+		if e.Info != nil {
+			msg = fmt.Sprintf("%s (dura %s s).", strings.TrimSuffix(msg, "."), seconds(e.Info.Duration))
+		}
+		return problem(400, "invalid_duration", msg, field(msg))
+	case videocheck.RuleResolution:
+		msg := fmt.Sprintf("El video debe tener al menos %dp: el lado menor de la imagen debe medir %d px o más.",
+			rules.MinShortSide, rules.MinShortSide)
+		if e.Info != nil {
+			msg = fmt.Sprintf("%s (se ve de %dx%d).", strings.TrimSuffix(msg, "."), e.Info.Width, e.Info.Height)
+		}
+		return problem(400, "invalid_resolution", msg, field(msg))
+	default:
+		return problem(400, "invalid_file_type", msgNotMP4, field("El archivo no es un MP4 legible con una pista de video."))
+	}
+}
+
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
 func validateTitle(title string, present bool) *FieldError {
@@ -222,14 +271,14 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 func (s *Server) listVideos(c *gin.Context) {
 	videos, err := s.DB.VideosByUser(c.Request.Context(), userID(c))
 	if err != nil {
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	out := make([]videoView, 0, len(videos))
 	for i := range videos {
 		v, err := s.view(c.Request.Context(), &videos[i], false)
 		if err != nil {
-			s.internal(c, err)
+			s.fail(c, err)
 			return
 		}
 		out = append(out, v)
@@ -245,12 +294,8 @@ func (s *Server) ownVideo(c *gin.Context) (*db.Video, bool) {
 		return nil, false
 	}
 	v, err := s.DB.VideoByID(c.Request.Context(), id)
-	if errors.Is(err, db.ErrNotFound) {
-		writeProblem(c, problem(404, "not_found", msgNotFound))
-		return nil, false
-	}
 	if err != nil {
-		s.internal(c, err)
+		s.fail(c, err)
 		return nil, false
 	}
 	if v.UserID != userID(c) {
@@ -267,8 +312,46 @@ func (s *Server) getVideo(c *gin.Context) {
 	}
 	out, err := s.view(c.Request.Context(), v, true)
 	if err != nil {
-		s.internal(c, err)
+		s.fail(c, err)
 		return
 	}
 	c.JSON(200, out)
+}
+
+// deleteVideo removes an unpublished video: its row (with votes and an
+// unsent processing request), the processing under way and its objects.
+func (s *Server) deleteVideo(c *gin.Context) {
+	v, ok := s.ownVideo(c)
+	if !ok {
+		return
+	}
+	if v.Status == db.StatusProcessed {
+		s.fail(c, db.ErrPublished)
+		return
+	}
+	// The row goes first: once it is gone the worker cannot publish the
+	// video, and a failure below leaves at worst an orphan object.
+	v, err := s.DB.DeleteVideo(c.Request.Context(), v.ID, userID(c))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := context.WithoutCancel(c.Request.Context())
+	if s.Workflows != nil && (v.Status == db.StatusUploaded || v.Status == db.StatusProcessing) {
+		err := s.Workflows.CancelWorkflow(ctx, v.WorkflowID, "")
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			// The worker finds the row gone and stops; log for the operator.
+			s.Log.Warn("cancel processing of deleted video", "video_id", v.ID, "workflow_id", v.WorkflowID, "err", err)
+		}
+	}
+	keys := []string{v.OriginalKey, storage.ProcessedKey(v.ID)}
+	if v.ProcessedKey != nil && *v.ProcessedKey != keys[1] {
+		keys = append(keys, *v.ProcessedKey)
+	}
+	if err := s.Store.Delete(ctx, keys...); err != nil {
+		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
+	}
+	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
+	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})
 }

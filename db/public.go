@@ -12,6 +12,9 @@ import (
 // ErrOwnVideo is returned when players vote for their own video.
 var ErrOwnVideo = errors.New("own video")
 
+// ErrAlreadyVoted is the ErrConflict of a repeated vote.
+var ErrAlreadyVoted = fmt.Errorf("already voted: %w", ErrConflict)
+
 // Page selects a slice of a public list, optionally one city's
 // (case-insensitive exact match; empty for all).
 type Page struct {
@@ -85,7 +88,7 @@ func (d *DB) Vote(ctx context.Context, videoID, userID string) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("vote for %s: %w", videoID, err)
 	} else if n == 0 {
-		return fmt.Errorf("vote for %s: %w", videoID, ErrConflict)
+		return fmt.Errorf("vote for %s: %w", videoID, ErrAlreadyVoted)
 	}
 	return nil
 }
