@@ -1,0 +1,104 @@
+package media
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// argAfter returns the argument that follows flag, or "".
+func argAfter(args []string, flag string) string {
+	i := slices.Index(args, flag)
+	if i < 0 || i+1 >= len(args) {
+		return ""
+	}
+	return args[i+1]
+}
+
+func TestArgsComposeOnePass(t *testing.T) {
+	tr := NewTranscoder(Options{Preset: "faster", CRF: 24})
+	args, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
+	require.NoError(t, err)
+
+	// One filtergraph, one mapped video stream, no audio.
+	graph := argAfter(args, "-filter_complex")
+	require.NotEmpty(t, graph)
+	assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "-filter_complex"))
+	assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "-map "))
+	assert.Contains(t, args, "-an")
+	assert.Equal(t, "/out/processed.mp4", args[slices.Index(args, "/out/processed.mp4")])
+
+	// The input is cut at 30 s by the demuxer and, exactly, by trim.
+	in := slices.Index(args, "/in/video.mp4")
+	require.Positive(t, in)
+	assert.Equal(t, []string{"-t", "30.000", "-i"}, args[in-3:in])
+	for _, want := range []string{
+		"trim=duration=30.000", "setpts=PTS-STARTPTS", "fps=30",
+		"scale=1280:720:force_divisible_by=2:force_original_aspect_ratio=decrease",
+		"pad=1280:720:(ow-iw)/2:(oh-ih)/2", "setsar=1",
+		"overlay=eof_action=repeat:x=main_w-overlay_w-24:y=main_h-overlay_h-24", // watermark, bottom right
+		"color=c=0x0b1d3a:s=1280x720:r=30:d=2.500",                              // card background
+		"fade=d=0.300:st=2.200:t=out", "fade=d=0.300:st=0:t=in",
+		"concat=a=0:n=3:v=1", "format=yuv420p",
+	} {
+		assert.Contains(t, strings.Join(args, " "), want)
+	}
+	// Intro, main, outro in this order into concat.
+	concat := graph[strings.LastIndex(graph[:strings.Index(graph, "concat=")], ";")+1:]
+	assert.Regexp(t, `^\[s\d+\]\[s\d+\]\[s\d+\]concat`, concat)
+	assert.Contains(t, args, "/tmp/logo.png")
+
+	assert.Equal(t, "libx264", argAfter(args, "-c:v"))
+	assert.Equal(t, "faster", argAfter(args, "-preset"))
+	assert.Equal(t, "24", argAfter(args, "-crf"))
+	assert.Equal(t, "+faststart", argAfter(args, "-movflags"))
+	assert.Equal(t, "pipe:1", argAfter(args, "-progress"))
+	assert.Contains(t, args, "-nostdin")
+
+	again, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
+	require.NoError(t, err)
+	assert.Equal(t, args, again, "composition is deterministic")
+}
+
+func TestArgsFollowOptions(t *testing.T) {
+	args, err := NewTranscoder(Options{MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
+	require.NoError(t, err)
+	all := strings.Join(args, " ")
+	assert.Contains(t, all, "-t 12.500 -i in.mp4")
+	assert.Contains(t, all, "pad=1920:1080:")
+	assert.Contains(t, all, "fps=25")
+	assert.Contains(t, all, "s=1920x1080:r=25:")
+	assert.Contains(t, all, "x=main_w-overlay_w-36") // margin scales with the height
+}
+
+// TestRunInvokesFFmpegOnce runs a stand-in ffmpeg that records its
+// arguments and prints progress: one invocation per video, progress
+// reported as a fraction of the output length, the logo file present while
+// ffmpeg runs and removed after.
+func TestRunInvokesFFmpegOnce(t *testing.T) {
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	fake := filepath.Join(dir, "ffmpeg")
+	script := `#!/bin/sh
+echo "$@" >> ` + calls + `
+for a in "$@"; do case "$a" in *.png) test -s "$a" || exit 3;; esac; done
+printf 'out_time_us=7000000\nprogress=continue\nout_time_us=35000000\nprogress=end\n'
+`
+	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
+	tr := NewTranscoder(Options{FFmpeg: fake})
+	var got []float64
+	err := tr.Run(t.Context(), &Info{Duration: 60}, "in.mp4", filepath.Join(dir, "out.mp4"), func(f float64) { got = append(got, f) })
+	require.NoError(t, err)
+	assert.Equal(t, []float64{0.2, 1}, got)
+	data, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(data), "\n"), "one ffmpeg invocation")
+	leftovers, err := filepath.Glob(filepath.Join(dir, "*.png"))
+	require.NoError(t, err)
+	assert.Empty(t, leftovers, "logo file removed")
+}

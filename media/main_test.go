@@ -1,0 +1,61 @@
+package media_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anb-showcase/anb/internal/testvideo"
+)
+
+// inputs generates each test input once for the whole package.
+type inputs struct {
+	dir  string
+	mu   sync.Mutex
+	once map[string]*onceFile
+}
+
+type onceFile struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var testInputs *inputs
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "anb-media-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	testInputs = &inputs{dir: dir, once: map[string]*onceFile{}}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// get returns the path of the input named name, generating it on first use.
+func (in *inputs) get(t *testing.T, name string, spec testvideo.Spec) string {
+	t.Helper()
+	in.mu.Lock()
+	f, ok := in.once[name]
+	if !ok {
+		f = &onceFile{path: filepath.Join(in.dir, name+".mp4")}
+		in.once[name] = f
+	}
+	in.mu.Unlock()
+	f.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		f.err = testvideo.Generate(ctx, f.path, spec)
+	})
+	if f.err != nil {
+		t.Fatalf("input %s: %v", name, f.err)
+	}
+	return f.path
+}
