@@ -18,11 +18,12 @@ export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help run test tools deps build lint clean-data record-history
+.PHONY: help run test test-faults tools deps build lint clean-data record-history
 
 help:
 	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
 	@echo "make test   lint, then every unit, integration and end-to-end test"
+	@echo "make test-faults  kill and restart each part of the system under load"
 	@echo "make tools  install system packages and build the pinned tools into .bin/"
 
 deps:
@@ -56,7 +57,11 @@ lint: $(STATICCHECK_BIN)
 	$(STATICCHECK_BIN) ./...
 
 test: tools lint
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /faults)
+
+# Fault injection on the whole system as real processes (several minutes).
+test-faults: tools
+	go test $(GO_TEST_FLAGS) -v ./faults/
 
 clean-data:
 	rm -rf .data

@@ -82,6 +82,13 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
+// KillGroup kills the process and everything it started (ffmpeg, say)
+// with SIGKILL, as a crash of its machine or container would.
+func (p *Process) KillGroup() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // FreePort asks the kernel for a free loopback TCP port.
 func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,257 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/workflows"
+)
+
+var sys *stack
+
+func TestMain(m *testing.M) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	s, err := newStack(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "faults: start stack:", err)
+		if s != nil {
+			s.close()
+		}
+		os.Exit(1)
+	}
+	sys = s
+	code := m.Run()
+	if code != 0 {
+		fmt.Fprintln(os.Stderr, "faults: logs of the failed run are in", s.dir)
+		os.Setenv("ANB_KEEP_FAULT_LOGS", "1")
+	}
+	s.close()
+	os.Exit(code)
+}
+
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// uploadBatch uploads n videos for a new player.
+func uploadBatch(t *testing.T, n int) (token string, ids []string) {
+	token = sys.player(t, strings.ToLower(t.Name())+"-"+uuid.NewString()[:8]+"@example.com")
+	for i := range n {
+		ids = append(ids, sys.upload(t, token, fmt.Sprintf("%s %d", t.Name(), i)))
+	}
+	return token, ids
+}
+
+// waitTranscoding waits until ffmpeg is at work on one of ids.
+func waitTranscoding(t *testing.T, ids []string) {
+	waitUntil(t, "a transcode in progress", 2*time.Minute, func() bool {
+		for _, id := range ids {
+			v, err := sys.db.VideoByID(context.Background(), id)
+			if err == nil && v.Status == db.StatusProcessing && v.Progress > 0 && v.Progress < 100 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// assertProcessedOnce checks that every video ends processed exactly once:
+// status and timestamps, one completed workflow run, one processed object,
+// and no request left in the outbox.
+func assertProcessedOnce(t *testing.T, ids []string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, id := range ids {
+		var v *db.Video
+		waitUntil(t, "video "+id+" processed", 5*time.Minute, func() bool {
+			var err error
+			v, err = sys.db.VideoByID(ctx, id)
+			if err == nil && v.Status == db.StatusFailed {
+				t.Fatalf("video %s failed: %v", id, *v.Error)
+			}
+			return err == nil && v.Status == db.StatusProcessed
+		})
+		require.NotNil(t, v.ProcessedAt)
+		assert.False(t, v.ProcessedAt.Before(v.UploadedAt), "processed_at before uploaded_at")
+		assert.Equal(t, 100, v.Progress)
+		require.NotNil(t, v.ProcessedKey)
+		assert.Equal(t, storage.ProcessedKey(id), *v.ProcessedKey)
+		ok, err := sys.store.Exists(ctx, *v.ProcessedKey)
+		require.NoError(t, err)
+		assert.True(t, ok, "processed object of %s missing", id)
+
+		wfID := workflows.WorkflowID(id)
+		var runs []enumspb.WorkflowExecutionStatus
+		waitUntil(t, "workflow "+wfID+" visible as completed", time.Minute, func() bool {
+			resp, err := sys.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+				Query: fmt.Sprintf("WorkflowId = %q", wfID),
+			})
+			if err != nil {
+				return false
+			}
+			runs = runs[:0]
+			for _, e := range resp.Executions {
+				runs = append(runs, e.GetStatus())
+			}
+			return len(runs) > 0 && runs[0] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+		assert.Equal(t, []enumspb.WorkflowExecutionStatus{enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED}, runs,
+			"video %s must have exactly one, completed, workflow run", id)
+	}
+	pending, err := sys.db.PendingCount(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, pending, "outbox not drained")
+}
+
+func TestWorkerKilledMidTranscode(t *testing.T) {
+	_, ids := uploadBatch(t, 2)
+	waitTranscoding(t, ids)
+	sys.worker.KillGroup() // kill -9 the worker and its ffmpeg
+	require.NoError(t, sys.startService(context.Background(), "worker"))
+	assertProcessedOnce(t, ids)
+}
+
+func TestBridgeKilledMidBatch(t *testing.T) {
+	token, ids := uploadBatch(t, 2)
+	waitUntil(t, "the first workflow started", time.Minute, func() bool {
+		_, err := sys.tc.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(ids[0]), "")
+		return err == nil
+	})
+	sys.bridge.KillGroup()
+	for i := range 2 {
+		ids = append(ids, sys.upload(t, token, fmt.Sprintf("while the bridge is down %d", i)))
+	}
+	require.NoError(t, sys.startService(context.Background(), "bridge"))
+	assertProcessedOnce(t, ids)
+}
+
+func TestBrokerStoppedDuringUploads(t *testing.T) {
+	token, ids := uploadBatch(t, 1)
+	require.NoError(t, sys.broker.Stop(syscall.SIGTERM, 10*time.Second))
+	for i := range 2 {
+		// Uploads keep succeeding: the request waits in the outbox.
+		ids = append(ids, sys.upload(t, token, fmt.Sprintf("while the broker is down %d", i)))
+	}
+	time.Sleep(2 * time.Second)
+	require.NoError(t, sys.startBroker(context.Background()))
+	assertProcessedOnce(t, ids)
+}
+
+func TestPostgresRestartedDuringProcessing(t *testing.T) {
+	_, ids := uploadBatch(t, 2)
+	waitTranscoding(t, ids)
+	require.NoError(t, sys.pg.Stop())
+	time.Sleep(3 * time.Second) // progress and status writes fail meanwhile
+	require.NoError(t, sys.startPostgres(context.Background()))
+	assertProcessedOnce(t, ids)
+}
+
+func TestS3UnavailableDuringProcessing(t *testing.T) {
+	_, ids := uploadBatch(t, 2)
+	waitTranscoding(t, ids)
+	require.NoError(t, sys.s3.Stop())
+	time.Sleep(8 * time.Second)
+	require.NoError(t, sys.startS3(context.Background()))
+	assertProcessedOnce(t, ids)
+}
+
+func TestTemporalRestartedWithWorkInFlight(t *testing.T) {
+	_, ids := uploadBatch(t, 2)
+	waitTranscoding(t, ids)
+	require.NoError(t, sys.tmp.Stop())
+	time.Sleep(2 * time.Second)
+	require.NoError(t, sys.startTemporal(context.Background()))
+	assertProcessedOnce(t, ids)
+}
+
+// TestConcurrentSignupsOneEmail: 20 signups with one email at once give
+// exactly one 201; the rest are told the email is taken.
+func TestConcurrentSignupsOneEmail(t *testing.T) {
+	email := "same-" + uuid.NewString()[:8] + "@example.com"
+	codes := make([]int, 20)
+	errs := make([]error, 20)
+	var problems sync.Map
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			var out struct {
+				Code string `json:"code"`
+			}
+			codes[i], errs[i] = sys.postJSON("/api/auth/signup", "", map[string]string{
+				"first_name": "Eva", "last_name": "Ruiz", "email": email, "password1": "s3cret-pass",
+				"password2": "s3cret-pass", "city": "Cali", "country": "Colombia"}, &out)
+			problems.Store(i, out.Code)
+		})
+	}
+	wg.Wait()
+	created := 0
+	for i, c := range codes {
+		require.NoError(t, errs[i])
+		switch c {
+		case http.StatusCreated:
+			created++
+		case http.StatusBadRequest:
+			code, _ := problems.Load(i)
+			assert.Equal(t, "email_taken", code)
+		default:
+			t.Errorf("signup %d answered %d", i, c)
+		}
+	}
+	assert.Equal(t, 1, created)
+}
+
+// TestConcurrentIdenticalVotes: 100 identical votes at once give exactly
+// one 200; the rest are told the vote exists, and one vote is stored.
+func TestConcurrentIdenticalVotes(t *testing.T) {
+	_, ids := uploadBatch(t, 1)
+	assertProcessedOnce(t, ids)
+	voter := sys.player(t, "voter-"+uuid.NewString()[:8]+"@example.com")
+	codes := make([]int, 100)
+	errs := make([]error, 100)
+	var wg sync.WaitGroup
+	for i := range codes {
+		wg.Go(func() {
+			codes[i], errs[i] = sys.request("POST", "/api/public/videos/"+ids[0]+"/vote", voter, "", nil, nil)
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, c := range codes {
+		require.NoError(t, errs[i])
+		switch c {
+		case http.StatusOK:
+			ok++
+		case http.StatusBadRequest:
+		default:
+			t.Errorf("vote %d answered %d", i, c)
+		}
+	}
+	assert.Equal(t, 1, ok)
+	v, err := sys.db.VideoByID(context.Background(), ids[0])
+	require.NoError(t, err)
+	assert.Equal(t, 1, v.Votes)
+}
+
