@@ -254,4 +254,3 @@ func TestConcurrentIdenticalVotes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Votes)
 }
-
