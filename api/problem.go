@@ -54,6 +54,7 @@ const (
 	msgDeleted         = "El video ha sido eliminado exitosamente."
 	msgUploaded        = "Video subido correctamente. Procesamiento en curso."
 	msgSignedUp        = "Usuario creado exitosamente."
+	msgNUL             = "El texto contiene caracteres no permitidos."
 )
 
 func writeProblem(c *gin.Context, p *Problem) {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,7 +23,12 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 	invalid := func(field, msg string) (db.Page, *Problem) {
 		return db.Page{}, problem(400, "invalid_query", msgInvalidQuery, FieldError{Field: field, Message: msg})
 	}
-	q := c.Request.URL.Query()
+	// Unlike URL.Query, ParseQuery reports what it drops (bad escapes,
+	// semicolons), which must not silently fall back to defaults.
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return invalid("query", "Consulta mal formada.")
+	}
 	p := db.Page{Limit: defaultLimit}
 	for name, vals := range q {
 		switch name {
@@ -34,7 +40,7 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 	}
 	if vals, ok := q["city"]; ok {
 		p.City = strings.TrimSpace(vals[0])
-		if !utf8.ValidString(p.City) || utf8.RuneCountInString(p.City) > 100 {
+		if !utf8.ValidString(p.City) || strings.ContainsRune(p.City, 0) || utf8.RuneCountInString(p.City) > 100 {
 			return invalid("city", "Ciudad inválida (máximo 100 caracteres).")
 		}
 	}

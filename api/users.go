@@ -73,6 +73,9 @@ func requiredText(errs []FieldError, field, value string, maxLen int) []FieldErr
 		return append(errs, FieldError{Field: field, Message: msgRequired})
 	case !utf8.ValidString(value):
 		return append(errs, FieldError{Field: field, Message: "Texto con codificación inválida."})
+	case strings.ContainsRune(value, 0):
+		// PostgreSQL cannot store NUL in text: refuse it as the client's error.
+		return append(errs, FieldError{Field: field, Message: msgNUL})
 	case utf8.RuneCountInString(value) > maxLen:
 		return append(errs, FieldError{Field: field, Message: fmt.Sprintf("Máximo %d caracteres.", maxLen)})
 	}
@@ -165,6 +168,8 @@ func (s *Server) login(c *gin.Context) {
 	var errs []FieldError
 	if req.Email == "" {
 		errs = append(errs, FieldError{Field: "email", Message: msgRequired})
+	} else if strings.ContainsRune(req.Email, 0) {
+		errs = append(errs, FieldError{Field: "email", Message: msgNUL})
 	}
 	if req.Password == "" {
 		errs = append(errs, FieldError{Field: "password", Message: msgRequired})

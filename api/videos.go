@@ -148,6 +148,8 @@ func validateTitle(title string, present bool) *FieldError {
 		return &FieldError{Field: "title", Message: msgRequired}
 	case !utf8.ValidString(title):
 		return &FieldError{Field: "title", Message: "Texto con codificación inválida."}
+	case strings.ContainsRune(title, 0):
+		return &FieldError{Field: "title", Message: msgNUL}
 	case utf8.RuneCountInString(title) > maxTitleRunes:
 		return &FieldError{Field: "title", Message: fmt.Sprintf("Máximo %d caracteres.", maxTitleRunes)}
 	}
