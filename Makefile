@@ -7,11 +7,13 @@ SHELL := /bin/bash
 TEMPORAL_VERSION    := v1.5.1
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
+WORKFLOWCHECK_VERSION := v0.6.0
 
 BIN             := $(CURDIR)/.bin
 TEMPORAL_BIN    := $(BIN)/temporal-$(TEMPORAL_VERSION)/temporal
 VERSITYGW_BIN   := $(BIN)/versitygw-$(VERSITYGW_VERSION)/versitygw
 STATICCHECK_BIN := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+WORKFLOWCHECK_BIN := $(BIN)/workflowcheck-$(WORKFLOWCHECK_VERSION)/workflowcheck
 
 export ANB_TEMPORAL_BIN  := $(TEMPORAL_BIN)
 export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
@@ -41,6 +43,10 @@ $(VERSITYGW_BIN):
 $(STATICCHECK_BIN):
 	GOBIN=$(dir $@) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# Temporal's determinism linter for workflow code.
+$(WORKFLOWCHECK_BIN):
+	GOBIN=$(dir $@) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
 tools: deps $(TEMPORAL_BIN) $(VERSITYGW_BIN)
 
 build:
@@ -50,11 +56,12 @@ build:
 run: tools build
 	$(BIN)/anb dev
 
-lint: $(STATICCHECK_BIN)
+lint: $(STATICCHECK_BIN) $(WORKFLOWCHECK_BIN)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
 	$(STATICCHECK_BIN) ./...
+	$(WORKFLOWCHECK_BIN) ./workflows/...
 
 test: tools lint
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /faults)
