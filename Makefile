@@ -20,7 +20,7 @@ export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help run test test-faults tools deps build lint clean-data record-history
+.PHONY: help run test test-faults tools deps build lint clean-data record-history newman
 
 help:
 	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
@@ -30,6 +30,8 @@ help:
 
 deps:
 	@scripts/install-deps.sh
+	@# newman runs the Postman collection in the api tests (pinned in package-lock.json).
+	@[ -x node_modules/.bin/newman ] || npm ci --no-audit --no-fund
 
 # Each tool is built once per version into its own folder.
 $(TEMPORAL_BIN):
@@ -72,6 +74,13 @@ test-faults: tools
 
 clean-data:
 	rm -rf .data
+
+# The Postman collection against a running API (make run), e.g. a deployment:
+#   make newman BASE_URL=http://host:8080
+BASE_URL ?= http://localhost:8080
+newman: deps
+	node_modules/.bin/newman run collections/anb.postman_collection.json -e collections/postman_environment.json \
+	  --env-var base_url=$(BASE_URL) --working-dir collections
 
 # Records a completed VideoProcessing history for the replay test. Run it
 # when the workflow changes on purpose (behind workflow.GetVersion).
