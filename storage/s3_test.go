@@ -1,0 +1,72 @@
+package storage_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/internal/testenv"
+	"github.com/anb-showcase/anb/storage"
+)
+
+var testEnv *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Need{S3: true}, func(e *testenv.Env) { testEnv = e })
+}
+
+func TestObjectLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s := testEnv.Store
+	dir := t.TempDir()
+	src := filepath.Join(dir, "in.mp4")
+	content := []byte("not really a video, but bytes all the same")
+	require.NoError(t, os.WriteFile(src, content, 0o644))
+	key := storage.UploadedKey("11111111-2222-3333-4444-555555555555")
+	assert.Equal(t, "videos/uploaded/11111111-2222-3333-4444-555555555555.mp4", key)
+
+	require.NoError(t, s.PutFile(ctx, key, src))
+	ok, err := s.Exists(ctx, key)
+	require.NoError(t, err)
+	assert.True(t, ok)
+
+	dst := filepath.Join(dir, "out.mp4")
+	n, err := s.Download(ctx, key, dst)
+	require.NoError(t, err)
+	assert.EqualValues(t, len(content), n)
+	got, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Equal(t, content, got)
+
+	// A presigned link works without credentials.
+	url, err := s.URL(ctx, key)
+	require.NoError(t, err)
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, content, body)
+
+	require.NoError(t, s.Delete(ctx, key, storage.ProcessedKey("missing-is-fine")))
+	ok, err = s.Exists(ctx, key)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, err = s.Download(ctx, key, dst)
+	assert.ErrorIs(t, err, storage.ErrNotFound)
+	require.NoError(t, s.Ping(ctx))
+}
+
+func TestUnreachableServerIsAnError(t *testing.T) {
+	s := storage.New(storage.Config{Endpoint: "http://127.0.0.1:1", Region: "us-east-1", Bucket: "b", AccessKey: "k", SecretKey: "s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	assert.Error(t, s.Ping(ctx))
+}
