@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/anb-showcase/anb/db"
@@ -75,8 +74,11 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 
 	src := filepath.Join(dir, "original.mp4")
 	dst := filepath.Join(dir, "processed.mp4")
-	activity.RecordHeartbeat(ctx, 0)
-	if _, err := a.Store.Download(ctx, storage.UploadedKey(in.VideoID), src); err != nil {
+	beat := &progressBeat{ctx: ctx}
+	stop := beat.keepAlive()
+	_, err = a.Store.Download(ctx, storage.UploadedKey(in.VideoID), src)
+	stop()
+	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
 		}
@@ -93,8 +95,8 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 	var lastSaved time.Time
 	report := func(fraction float64) {
 		pct := int(fraction * 100)
-		activity.RecordHeartbeat(ctx, pct)
-		// The database row is what players poll; a few writes a second at most.
+		beat.set(pct)
+		// The database row is what players poll; one write a second at most.
 		if time.Since(lastSaved) >= time.Second {
 			lastSaved = time.Now()
 			if err := a.DB.SetProgress(ctx, in.VideoID, pct); err != nil {
@@ -106,6 +108,9 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transcode cancelled: %w", ctx.Err())
 		}
+		if errors.Is(err, media.ErrUndecodable) {
+			return nil, invalidVideo(err)
+		}
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
 	st, err := os.Stat(dst)
@@ -113,7 +118,10 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 		return nil, fmt.Errorf("processed file: %w", err)
 	}
 	key := storage.ProcessedKey(in.VideoID)
-	if err := a.Store.PutFile(ctx, key, dst); err != nil {
+	stop = beat.keepAlive()
+	err = a.Store.PutFile(ctx, key, dst)
+	stop()
+	if err != nil {
 		return nil, fmt.Errorf("upload processed: %w", err)
 	}
 	return &TranscodeResult{

@@ -29,9 +29,9 @@ func cardLogoSize(o Options) int    { return even(o.Height * 400 / 720) }
 
 func even(n int) int { return n &^ 1 }
 
-// writeLogo puts the embedded logo in dir for ffmpeg to read and returns
+// WriteLogo puts the embedded logo in dir for ffmpeg to read and returns
 // its path; the caller removes it.
-func writeLogo(dir string) (string, error) {
+func WriteLogo(dir string) (string, error) {
 	f, err := os.CreateTemp(dir, ".anb-logo-*.png")
 	if err != nil {
 		return "", fmt.Errorf("logo file: %w", err)

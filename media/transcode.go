@@ -70,7 +70,7 @@ func (t *Transcoder) OutputDuration(in *Info) float64 {
 // Run renders in to out with one ffmpeg pass. progress, if not nil, gets
 // the fraction (0-1) done. Cancelling ctx kills ffmpeg.
 func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, progress func(float64)) error {
-	logo, err := writeLogo(filepath.Dir(outPath))
+	logo, err := WriteLogo(filepath.Dir(outPath))
 	if err != nil {
 		return err
 	}

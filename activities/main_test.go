@@ -1,0 +1,106 @@
+package activities_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/anb-showcase/anb/activities"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/testenv"
+	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/media"
+	"github.com/anb-showcase/anb/storage"
+)
+
+// testEnv is the package's PostgreSQL and S3.
+var testEnv *testenv.Env
+
+func TestMain(m *testing.M) {
+	testenv.Main(m, testenv.Need{Postgres: true, S3: true}, func(e *testenv.Env) { testEnv = e })
+}
+
+// newActivities returns activities on the test servers with their own
+// temporary directory, so tests can check it is left empty.
+func newActivities(t testing.TB) *activities.Activities {
+	t.Helper()
+	return &activities.Activities{
+		DB:         testEnv.DB,
+		Store:      testEnv.Store,
+		Transcoder: media.NewTranscoder(media.Options{}),
+		FFprobe:    "ffprobe",
+		TempDir:    t.TempDir(),
+		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+}
+
+// input generates a named input once per package run.
+var inputs sync.Map // name -> func() (string, error)
+
+func input(t testing.TB, name string, spec testvideo.Spec) string {
+	t.Helper()
+	f, _ := inputs.LoadOrStore(name, sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp(testEnv.Dir, "inputs-")
+		if err != nil {
+			return "", err
+		}
+		path := filepath.Join(dir, name+".mp4")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		return path, testvideo.Generate(ctx, path, spec)
+	}))
+	path, err := f.(func() (string, error))()
+	require.NoError(t, err, "input %s", name)
+	return path
+}
+
+// newVideo records an uploaded video whose original is the file at path
+// (none when path is empty), as the API leaves it, and marks it processing
+// as the workflow's first activity does.
+func newVideo(t testing.TB, path string) string {
+	t.Helper()
+	ctx := context.Background()
+	userID, id := uuid.NewString(), uuid.NewString()
+	require.NoError(t, testEnv.DB.CreateUser(ctx, &db.User{
+		ID: userID, FirstName: "Ana", LastName: "Pérez", Email: "p-" + userID + "@example.com",
+		PasswordHash: "x", City: "Bogotá", Country: "Colombia",
+	}))
+	v := &db.Video{ID: id, UserID: userID, Title: "Triple", Status: db.StatusUploaded,
+		OriginalKey: storage.UploadedKey(id), WorkflowID: "video-" + id}
+	if path != "" {
+		require.NoError(t, testEnv.Store.PutFile(ctx, v.OriginalKey, path))
+	}
+	require.NoError(t, testEnv.DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
+	return id
+}
+
+// assertEmptyDir fails when dir holds anything: working files must be
+// removed on every path out of the activity.
+func assertEmptyDir(t testing.TB, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.Empty(t, names, "temporary files left in %s", dir)
+}
+
+// quietSuite is a test suite whose SDK logs (debug lines for every
+// heartbeat) stay out of the test output.
+func quietSuite() *testsuite.WorkflowTestSuite {
+	s := &testsuite.WorkflowTestSuite{}
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	return s
+}
