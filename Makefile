@@ -87,3 +87,10 @@ newman: deps
 record-history: tools
 	ANB_RECORD_HISTORY=$(CURDIR)/workflows/testdata/video_processing_completed.json \
 	  go test -count=1 -run TestEndToEnd ./cmd/anb
+
+# Worker throughput on generated inputs against real PostgreSQL and S3,
+# beside the bare one-pass ffmpeg command and the multi-step approach.
+# Not part of `make test`: it takes several minutes.
+.PHONY: bench-worker
+bench-worker: deps $(VERSITYGW_BIN)
+	go test -count=1 -run '^$$' -bench '^BenchmarkWorker$$' -benchtime 1x -timeout 60m ./activities/

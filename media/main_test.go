@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 }
 
 // get returns the path of the input named name, generating it on first use.
-func (in *inputs) get(t *testing.T, name string, spec testvideo.Spec) string {
+func (in *inputs) get(t testing.TB, name string, spec testvideo.Spec) string {
 	t.Helper()
 	in.mu.Lock()
 	f, ok := in.once[name]

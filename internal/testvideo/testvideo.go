@@ -26,6 +26,10 @@ type Spec struct {
 	// VFR drops frames in an irregular pattern and keeps the gaps, as phone
 	// cameras do in low light: the frame rate varies within the file.
 	VFR bool
+	// Detailed renders a zooming fractal with film grain instead of the
+	// test card: fine detail and noise that compress like camera footage,
+	// for quality measurements. It is slower to generate.
+	Detailed bool
 }
 
 // Generate writes an H.264 MP4 following spec to path. Inputs are encoded
@@ -36,8 +40,12 @@ func Generate(ctx context.Context, path string, s Spec) error {
 	}
 	size := fmt.Sprintf("%dx%d", s.Width, s.Height)
 	dur := strconv.FormatFloat(s.Seconds, 'f', 3, 64)
-	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d:duration=%s", size, s.FPS, dur)}
+	src := fmt.Sprintf("testsrc2=size=%s:rate=%d:duration=%s", size, s.FPS, dur)
+	if s.Detailed {
+		src = fmt.Sprintf("mandelbrot=size=%dx%d:rate=%d,trim=duration=%s,scale=%s,noise=alls=10:allf=t",
+			s.Width/2, s.Height/2, s.FPS, dur, size)
+	}
+	args := []string{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", src}
 	if s.Audio {
 		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:duration="+dur)
 	}
