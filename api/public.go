@@ -103,7 +103,7 @@ func (s *Server) publicVideos(c *gin.Context) {
 		}
 		out = append(out, item)
 	}
-	c.JSON(200, out)
+	c.PureJSON(200, out) // presigned URLs stay readable: no \u0026 escapes
 }
 
 // vote records the caller's vote; the database settles races.

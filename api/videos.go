@@ -285,7 +285,7 @@ func (s *Server) listVideos(c *gin.Context) {
 		}
 		out = append(out, v)
 	}
-	c.JSON(200, out)
+	c.PureJSON(200, out) // presigned URLs stay readable: no \u0026 escapes
 }
 
 // ownVideo loads the path's video and checks that the caller owns it.
@@ -317,7 +317,7 @@ func (s *Server) getVideo(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(200, out)
+	c.PureJSON(200, out)
 }
 
 // deleteVideo removes an unpublished video: its row (with votes and an
