@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,7 +57,7 @@ func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() boo
 
 // uploadBatch uploads n videos for a new player.
 func uploadBatch(t *testing.T, n int) (token string, ids []string) {
-	token = sys.player(t, strings.ToLower(t.Name())+"-"+uuid.NewString()[:8]+"@example.com")
+	token = sys.player(t, "player-"+uuid.NewString()[:8]+"@example.com")
 	for i := range n {
 		ids = append(ids, sys.upload(t, token, fmt.Sprintf("%s %d", t.Name(), i)))
 	}
@@ -126,12 +125,41 @@ func assertProcessedOnce(t *testing.T, ids []string) {
 	assert.Zero(t, pending, "outbox not drained")
 }
 
-func TestWorkerKilledMidTranscode(t *testing.T) {
-	_, ids := uploadBatch(t, 2)
-	waitTranscoding(t, ids)
-	sys.worker.KillGroup() // kill -9 the worker and its ffmpeg
-	require.NoError(t, sys.startService(context.Background(), "worker"))
-	assertProcessedOnce(t, ids)
+// TestFaultsDuringTranscode injects each fault while ffmpeg is at work on
+// a batch; the batch must still be processed exactly once.
+func TestFaultsDuringTranscode(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fault func(t *testing.T)
+	}{
+		{"worker killed", func(t *testing.T) {
+			sys.worker.KillGroup() // kill -9 the worker and its ffmpeg
+			require.NoError(t, sys.startService(ctx, "worker"))
+		}},
+		{"postgres restarted", func(t *testing.T) {
+			require.NoError(t, sys.pg.Stop())
+			time.Sleep(3 * time.Second) // progress and status writes fail meanwhile
+			require.NoError(t, sys.startPostgres(ctx))
+		}},
+		{"s3 unavailable", func(t *testing.T) {
+			require.NoError(t, sys.s3.Stop())
+			time.Sleep(8 * time.Second)
+			require.NoError(t, sys.startS3(ctx))
+		}},
+		{"temporal restarted", func(t *testing.T) {
+			require.NoError(t, sys.tmp.Stop())
+			time.Sleep(2 * time.Second)
+			require.NoError(t, sys.startTemporal(ctx))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ids := uploadBatch(t, 2)
+			waitTranscoding(t, ids)
+			tc.fault(t)
+			assertProcessedOnce(t, ids)
+		})
+	}
 }
 
 func TestBridgeKilledMidBatch(t *testing.T) {
@@ -157,33 +185,6 @@ func TestBrokerStoppedDuringUploads(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second)
 	require.NoError(t, sys.startBroker(context.Background()))
-	assertProcessedOnce(t, ids)
-}
-
-func TestPostgresRestartedDuringProcessing(t *testing.T) {
-	_, ids := uploadBatch(t, 2)
-	waitTranscoding(t, ids)
-	require.NoError(t, sys.pg.Stop())
-	time.Sleep(3 * time.Second) // progress and status writes fail meanwhile
-	require.NoError(t, sys.startPostgres(context.Background()))
-	assertProcessedOnce(t, ids)
-}
-
-func TestS3UnavailableDuringProcessing(t *testing.T) {
-	_, ids := uploadBatch(t, 2)
-	waitTranscoding(t, ids)
-	require.NoError(t, sys.s3.Stop())
-	time.Sleep(8 * time.Second)
-	require.NoError(t, sys.startS3(context.Background()))
-	assertProcessedOnce(t, ids)
-}
-
-func TestTemporalRestartedWithWorkInFlight(t *testing.T) {
-	_, ids := uploadBatch(t, 2)
-	waitTranscoding(t, ids)
-	require.NoError(t, sys.tmp.Stop())
-	time.Sleep(2 * time.Second)
-	require.NoError(t, sys.startTemporal(context.Background()))
 	assertProcessedOnce(t, ids)
 }
 
