@@ -57,8 +57,8 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err 
 		ffmpeg.KwArgs{"f": "lavfi"}).Video().
 		Overlay(cardLogo, "repeat", ffmpeg.KwArgs{"x": "(main_w-overlay_w)/2", "y": "(main_h-overlay_h)/2"}).
 		Split()
-	// The intro opens on the card and fades into the video; the outro
-	// fades in from black.
+	// The first frame is the card itself (players see the brand at once);
+	// the intro fades to black before the video, the outro fades in.
 	intro := cards.Get("0").Filter("fade", nil, ffmpeg.KwArgs{
 		"t": "out", "st": formatSeconds(cardSeconds - fadeSeconds), "d": formatSeconds(fadeSeconds),
 	})

@@ -36,6 +36,7 @@ type ffprobeOutput struct {
 		Height       int               `json:"height"`
 		AvgFrameRate string            `json:"avg_frame_rate"`
 		Duration     string            `json:"duration"`
+		NbReadFrames string            `json:"nb_read_frames"`
 		Tags         map[string]string `json:"tags"`
 		SideDataList []struct {
 			Rotation float64 `json:"rotation"`
@@ -55,54 +56,25 @@ func Probe(ctx context.Context, ffprobe, path string) (*Info, error) {
 	if ffprobe == "" {
 		ffprobe = "ffprobe"
 	}
+	// -count_frames over the first 0.2 s decodes a few frames in the same
+	// run: a file whose container parses but whose pictures are garbage
+	// fails here, before a worker spends a transcode on it.
 	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
-		"-show_format", "-show_streams", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		"-show_format", "-show_streams", "-count_frames", "-read_intervals", "%+0.2", path)
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 1024}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("ffprobe: %w", ctx.Err())
 		}
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
-			return nil, fmt.Errorf("%w: %s", ErrUndecodable, tail(stderr.Bytes(), 300))
+			return nil, fmt.Errorf("%w: %s", ErrUndecodable, tail([]byte(stderr.String()), 300))
 		}
 		return nil, fmt.Errorf("run ffprobe: %w", err)
 	}
-	info, err := parseProbe(stdout.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	if err := decodeCheck(ctx, ffprobe, path); err != nil {
-		return nil, err
-	}
-	return info, nil
-}
-
-// decodeCheck decodes the first frames of the video stream. A file whose
-// container parses but whose picture data is garbage fails here, before a
-// worker spends a transcode on it.
-func decodeCheck(ctx context.Context, ffprobe, path string) error {
-	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-select_streams", "v:0",
-		"-count_frames", "-read_intervals", "%+#5", "-show_entries", "stream=nb_read_frames",
-		"-of", "default=noprint_wrappers=1:nokey=1", path)
-	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 1024}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("ffprobe: %w", ctx.Err())
-		}
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			return fmt.Errorf("%w: %s", ErrUndecodable, stderr.String())
-		}
-		return fmt.Errorf("run ffprobe: %w", err)
-	}
-	if n, err := strconv.Atoi(string(bytes.TrimSpace(stdout.Bytes()))); err != nil || n < 1 {
-		return fmt.Errorf("%w: no frame could be decoded: %s", ErrUndecodable, tail([]byte(stderr.String()), 300))
-	}
-	return nil
+	return parseProbe(stdout.Bytes())
 }
 
 func parseProbe(data []byte) (*Info, error) {
@@ -129,6 +101,9 @@ func parseProbe(data []byte) (*Info, error) {
 				info.Width, info.Height = info.Height, info.Width
 			}
 			info.Duration, _ = strconv.ParseFloat(s.Duration, 64)
+			if n, _ := strconv.Atoi(s.NbReadFrames); n < 1 {
+				return nil, fmt.Errorf("%w: no frame could be decoded", ErrUndecodable)
+			}
 		}
 	}
 	if !found {
