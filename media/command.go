@@ -51,6 +51,9 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err 
 	})
 
 	// One card, the logo centred on navy, split into intro and outro.
+	// Compositing it once is cheaper, and it avoids an ffmpeg-go pitfall:
+	// its node hash is a sum, so two overlays built alike from the outputs
+	// of two splits collide and the graph is rejected.
 	cardLogo := logos.Get("1").
 		Filter("scale", ffmpeg.Args{itoa(cardLogoSize(o)), "-1"}, ffmpeg.KwArgs{"flags": "lanczos"})
 	cards := ffmpeg.Input(fmt.Sprintf("color=c=%s:s=%sx%s:r=%s:d=%s", cardColor, w, h, fps, formatSeconds(cardSeconds)),
