@@ -66,7 +66,7 @@ func (a *Activities) MarkProcessing(ctx context.Context, videoID string) error {
 // elsewhere and cancellation reaches ffmpeg. Its working files are removed
 // on every way out.
 func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*TranscodeResult, error) {
-	dir, err := os.MkdirTemp(a.TempDir, "transcode-"+in.VideoID+"-")
+	dir, err := os.MkdirTemp(a.TempDir, workDirPrefix(in.VideoID))
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // BumpersSeconds is the length the intro and outro bumpers add together.
@@ -80,6 +81,8 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 		return err
 	}
 	cmd := exec.CommandContext(ctx, t.opts.FFmpeg, args...)
+	// ffmpeg must not outlive a worker that crashes: the retry runs elsewhere.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return fmt.Errorf("ffmpeg stdout: %w", err)

@@ -225,6 +225,12 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		TempDir: tempDir,
 		Log:     log,
 	}
+	// Working files of a worker that was killed are not cleaned by it.
+	if n, err := activities.SweepOrphans(tempDir); err != nil {
+		log.Warn("sweep orphaned transcode files", "err", err)
+	} else if n > 0 {
+		log.Info("removed working files of a crashed worker", "dirs", n)
+	}
 	w := worker.New(tc, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
 	})
