@@ -71,7 +71,7 @@ func (s *Server) upload(c *gin.Context) {
 		return
 	}
 	wfID := workflows.WorkflowID(videoID)
-	payload, err := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID})
+	payload, err := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID, OwnerID: userID(c)})
 	if err != nil {
 		s.fail(c, fmt.Errorf("encode task: %w", err))
 		return

@@ -20,6 +20,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
@@ -214,6 +215,20 @@ func TestEndToEnd(t *testing.T) {
 	info := desc.GetWorkflowExecutionInfo()
 	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, info.GetStatus())
 	assert.Equal(t, "VideoProcessing", info.GetType().GetName())
+	// Operators can find it by video, owner and status.
+	attrs := map[string]string{}
+	for name, p := range info.GetSearchAttributes().GetIndexedFields() {
+		var v any // system attributes such as BuildIds are lists
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+		if s, ok := v.(string); ok {
+			attrs[name] = s
+		}
+	}
+	assert.Equal(t, videoID, attrs["VideoId"])
+	assert.Equal(t, "processed", attrs["VideoStatus"])
+	me, err := testEnv.DB.UserByEmail(ctx, "ana.e2e@example.com")
+	require.NoError(t, err)
+	assert.Equal(t, me.ID, attrs["OwnerId"])
 
 	if path := os.Getenv("ANB_RECORD_HISTORY"); path != "" {
 		recordHistory(t, tc, up["task_id"].(string), path)
