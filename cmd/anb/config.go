@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -75,6 +76,14 @@ func loadConfig() (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &cfg, nil
+}
+
+// tempDir is where uploads are checked and transcodes work.
+func (c *Config) tempDir() string {
+	if c.TempDir == "" {
+		return os.TempDir()
+	}
+	return c.TempDir
 }
 
 // jwtSecret returns the signing secret, refusing a weak one outside dev.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -95,10 +94,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	}
 	defer tc.Close()
 
-	tempDir := cfg.TempDir
-	if tempDir == "" {
-		tempDir = os.TempDir()
-	}
+	tempDir := cfg.tempDir()
 	srv := &api.Server{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
@@ -211,10 +207,7 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	defer tc.Close()
 	d := db.Open(cfg.DatabaseURL)
 	defer d.Close()
-	tempDir := cfg.TempDir
-	if tempDir == "" {
-		tempDir = os.TempDir()
-	}
+	tempDir := cfg.tempDir()
 	acts := &activities.Activities{
 		DB:    d,
 		Store: cfg.store(),
