@@ -2,7 +2,9 @@ package devstack
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -82,6 +84,48 @@ func asPostgresUser(cmd *exec.Cmd) (uid, gid int, err error) {
 	return uid, gid, nil
 }
 
+// reachableClusterDir returns where a cluster asked for at dir can live
+// when the server runs as the postgres user. A checkout under a folder only
+// root may enter (root's home is 0700) cannot hold it: the postgres user
+// cannot traverse the parents. Then the cluster lives under the postgres
+// user's home, in a folder named for dir, and dir becomes a symbolic link to
+// it, so the data is kept between runs and `rm -rf` of the link's target
+// forgets it. asPostgres is a command already set to run as that user.
+func reachableClusterDir(dir string, asPostgres *exec.Cmd) (string, error) {
+	if target, err := os.Readlink(dir); err == nil {
+		return target, nil // placed before
+	}
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("postgres dir: %w", err)
+	}
+	check := exec.Command("test", "-x", parent)
+	check.SysProcAttr, check.Env = asPostgres.SysProcAttr, asPostgres.Env
+	if check.Run() == nil {
+		return dir, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "PG_VERSION")); err == nil {
+		return "", fmt.Errorf("the cluster in %s cannot be reached by the postgres user (a parent folder is private); move the checkout or remove that folder", dir)
+	}
+	home := "/var/lib/postgresql"
+	if u, err := user.Lookup("postgres"); err == nil && u.HomeDir != "" {
+		home = u.HomeDir
+	}
+	sum := sha256.Sum256([]byte(dir))
+	target := filepath.Join(home, "anb-clusters", hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return "", fmt.Errorf("postgres dir: %w", err)
+	}
+	// An empty folder left by an earlier attempt gives way to the link.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("postgres dir %s is in the way: %w", dir, err)
+	}
+	if err := os.Symlink(target, dir); err != nil {
+		return "", fmt.Errorf("link postgres dir: %w", err)
+	}
+	return target, nil
+}
+
 var identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // StartPostgres initialises the cluster if needed, starts it and creates
@@ -101,13 +145,18 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err != nil {
 		return nil, fmt.Errorf("postgres dir: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("postgres dir: %w", err)
-	}
 	probe := exec.Command("true")
 	uid, gid, err := asPostgresUser(probe)
 	if err != nil {
 		return nil, err
+	}
+	if uid >= 0 {
+		if dir, err = reachableClusterDir(dir, probe); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("postgres dir: %w", err)
 	}
 	if uid >= 0 {
 		if err := os.Chown(dir, uid, gid); err != nil {
