@@ -20,11 +20,12 @@ export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
-.PHONY: help run test test-faults tools deps build lint clean-data record-history newman
+.PHONY: help run test test-unit test-faults tools deps build lint clean-data record-history newman
 
 help:
 	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
 	@echo "make test   lint, then every unit, integration and end-to-end test"
+	@echo "make test-unit    unit tests only: no servers, well under a minute"
 	@echo "make test-faults  kill and restart each part of the system under load"
 	@echo "make tools  install system packages and build the pinned tools into .bin/"
 
@@ -68,11 +69,19 @@ lint: $(STATICCHECK_BIN) $(WORKFLOWCHECK_BIN)
 test: tools lint
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /faults)
 
+# Unit tests: -short skips every test that needs PostgreSQL, Temporal, S3,
+# the broker or minutes of ffmpeg, so no server starts.
+test-unit:
+	go test -short -count=1 ./...
+
 # Fault injection on the whole system as real processes (several minutes).
 test-faults: tools
 	go test $(GO_TEST_FLAGS) -v ./faults/
 
+# As root in a private folder the cluster lives under the postgres user's
+# home and .data/postgres links to it: forget both.
 clean-data:
+	@if [ -L .data/postgres ]; then rm -rf "$$(readlink .data/postgres)"; fi
 	rm -rf .data
 
 # The Postman collection against a running API (make run), e.g. a deployment:
@@ -83,9 +92,11 @@ newman: deps
 	  --env-var base_url=$(BASE_URL) --working-dir collections
 
 # Records a completed VideoProcessing history for the replay test. Run it
-# when the workflow changes on purpose (behind workflow.GetVersion).
+# when the workflow changes on purpose (behind workflow.GetVersion), with
+# HISTORY_VERSION set to the new version; older files stay and keep replaying.
+HISTORY_VERSION ?= 1
 record-history: tools
-	ANB_RECORD_HISTORY=$(CURDIR)/workflows/testdata/video_processing_completed.json \
+	ANB_RECORD_HISTORY=$(CURDIR)/workflows/testdata/video_processing_v$(HISTORY_VERSION)_completed.json \
 	  go test -count=1 -run TestEndToEnd ./cmd/anb
 
 # Worker throughput on generated inputs against real PostgreSQL and S3,

@@ -15,15 +15,14 @@ import (
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/media"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 )
 
-// Error types the workflow treats as final.
+// Error types the workflow treats as final (defined by the contract).
 const (
-	// ErrTypeInvalidVideo: the input cannot be processed; retrying is useless.
-	ErrTypeInvalidVideo = "InvalidVideo"
-	// ErrTypeVideoGone: the video was deleted while it waited.
-	ErrTypeVideoGone = "VideoGone"
+	ErrTypeInvalidVideo = processing.ErrTypeInvalidVideo
+	ErrTypeVideoGone    = processing.ErrTypeVideoGone
 )
 
 // Activities carries the clients the activities use.
@@ -35,6 +34,27 @@ type Activities struct {
 	// TempDir holds the working files of transcodes in flight.
 	TempDir string
 	Log     *slog.Logger
+}
+
+// Every activity takes one input struct, so a field added later decodes
+// as its zero value in histories recorded before it.
+
+// VideoInput names the video a status activity works on.
+type VideoInput struct {
+	VideoID string
+}
+
+// PublishInput names the video to publish and its processed object.
+type PublishInput struct {
+	VideoID      string
+	ProcessedKey string
+}
+
+// FailInput names the video that cannot be processed and why, in words
+// the player understands.
+type FailInput struct {
+	VideoID string
+	Reason  string
 }
 
 // TranscodeInput names the video to render.
@@ -50,9 +70,9 @@ type TranscodeResult struct {
 	ProcessedBytes int64
 }
 
-// MarkProcessing sets the video's status to processing.
-func (a *Activities) MarkProcessing(ctx context.Context, videoID string) error {
-	if err := a.DB.MarkProcessing(ctx, videoID); err != nil {
+// StartProcessing sets the video's status to processing.
+func (a *Activities) StartProcessing(ctx context.Context, in VideoInput) error {
+	if err := a.DB.MarkProcessing(ctx, in.VideoID); err != nil {
 		if errors.Is(err, db.ErrNotFound) {
 			return temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
 		}
@@ -132,9 +152,9 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 	}, nil
 }
 
-// MarkProcessed publishes the video.
-func (a *Activities) MarkProcessed(ctx context.Context, videoID, processedKey string) error {
-	if err := a.DB.MarkProcessed(ctx, videoID, processedKey); err != nil {
+// PublishVideo publishes the video.
+func (a *Activities) PublishVideo(ctx context.Context, in PublishInput) error {
+	if err := a.DB.MarkProcessed(ctx, in.VideoID, in.ProcessedKey); err != nil {
 		if errors.Is(err, db.ErrNotFound) {
 			return temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
 		}
@@ -143,9 +163,9 @@ func (a *Activities) MarkProcessed(ctx context.Context, videoID, processedKey st
 	return nil
 }
 
-// MarkFailed records why the video cannot be processed.
-func (a *Activities) MarkFailed(ctx context.Context, videoID, reason string) error {
-	if err := a.DB.MarkFailed(ctx, videoID, reason); err != nil {
+// FailVideo records why the video cannot be processed.
+func (a *Activities) FailVideo(ctx context.Context, in FailInput) error {
+	if err := a.DB.MarkFailed(ctx, in.VideoID, in.Reason); err != nil {
 		return fmt.Errorf("mark failed: %w", err)
 	}
 	return nil

@@ -37,9 +37,10 @@ var benchInputs = []struct {
 // floor. Then the worker path's throughput with one and with two jobs at
 // once. Run it with `make bench-worker`.
 func BenchmarkWorker(b *testing.B) {
+	servers.Get(b)
 	ctx := context.Background()
-	opts := media.DefaultOptions()
-	tr := media.NewTranscoder(opts)
+	opts := benchOptions
+	tr := transcoder(b)
 	paths := make([]string, len(benchInputs))
 	for i, in := range benchInputs {
 		paths[i] = input(b, in.name, in.spec)

@@ -9,7 +9,7 @@ import (
 )
 
 // heartbeatEvery is how often network phases heartbeat: well inside the
-// workflow's 30 s heartbeat timeout.
+// transcode's 20 s heartbeat timeout (workflows.transcodeHeartbeatTimeout).
 const heartbeatEvery = 5 * time.Second
 
 // progressBeat heartbeats the transcode's progress (0-100). ffmpeg's

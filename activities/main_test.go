@@ -24,20 +24,36 @@ import (
 )
 
 // testEnv is the package's PostgreSQL and S3.
-var testEnv *testenv.Env
+// servers are this package's real servers, started by the first test that asks.
+var servers = testenv.New(testenv.Need{Postgres: true, S3: true})
+
+// testEnv is the servers of a test that called servers.Get.
+func testEnv() *testenv.Env { return servers.Env() }
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Need{Postgres: true, S3: true}, func(e *testenv.Env) { testEnv = e })
+	servers.Main(m)
 }
+
+// transcoder has the worker's default encoder settings (cmd/anb config).
+func transcoder(t testing.TB) *media.Transcoder {
+	t.Helper()
+	tr, err := media.NewTranscoder(benchOptions)
+	require.NoError(t, err)
+	return tr
+}
+
+// benchOptions are the default ANB_FFMPEG, ANB_FFMPEG_PRESET and ANB_FFMPEG_CRF
+// with the contract's output format spelled out for the reference commands.
+var benchOptions = media.Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
 
 // newActivities returns activities on the test servers with their own
 // temporary directory, so tests can check it is left empty.
 func newActivities(t testing.TB) *activities.Activities {
 	t.Helper()
 	return &activities.Activities{
-		DB:         testEnv.DB,
-		Store:      testEnv.Store,
-		Transcoder: media.NewTranscoder(media.Options{}),
+		DB:         testEnv().DB,
+		Store:      testEnv().Store,
+		Transcoder: transcoder(t),
 		FFprobe:    "ffprobe",
 		TempDir:    t.TempDir(),
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -50,7 +66,7 @@ var inputs sync.Map // name -> func() (string, error)
 func input(t testing.TB, name string, spec testvideo.Spec) string {
 	t.Helper()
 	f, _ := inputs.LoadOrStore(name, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp(testEnv.Dir, "inputs-")
+		dir, err := os.MkdirTemp(testEnv().Dir, "inputs-")
 		if err != nil {
 			return "", err
 		}
@@ -71,16 +87,16 @@ func newVideo(t testing.TB, path string) string {
 	t.Helper()
 	ctx := context.Background()
 	userID, id := uuid.NewString(), uuid.NewString()
-	require.NoError(t, testEnv.DB.CreateUser(ctx, &db.User{
+	require.NoError(t, testEnv().DB.CreateUser(ctx, &db.User{
 		ID: userID, FirstName: "Ana", LastName: "Pérez", Email: "p-" + userID + "@example.com",
 		PasswordHash: "x", City: "Bogotá", Country: "Colombia",
 	}))
 	v := &db.Video{ID: id, UserID: userID, Title: "Triple", Status: db.StatusUploaded,
 		OriginalKey: storage.UploadedKey(id), WorkflowID: "video-" + id}
 	if path != "" {
-		require.NoError(t, testEnv.Store.PutFile(ctx, v.OriginalKey, path))
+		require.NoError(t, testEnv().Store.PutFile(ctx, v.OriginalKey, path))
 	}
-	require.NoError(t, testEnv.DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
+	require.NoError(t, testEnv().DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
 	return id
 }
 

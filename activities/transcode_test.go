@@ -51,6 +51,7 @@ func (h *heartbeats) values() []int {
 }
 
 func TestTranscodeAndPublish(t *testing.T) {
+	servers.Get(t)
 	ctx := context.Background()
 	acts := newActivities(t)
 	id := newVideo(t, input(t, "short", shortClip))
@@ -73,14 +74,14 @@ func TestTranscodeAndPublish(t *testing.T) {
 	assertEmptyDir(t, acts.TempDir)
 
 	assert.NotEmpty(t, hb.values(), "heartbeats")
-	v, err := testEnv.DB.VideoByID(ctx, id)
+	v, err := testEnv().DB.VideoByID(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, db.StatusProcessing, v.Status)
 	assert.Positive(t, v.Progress, "progress saved for players to poll")
 
 	// The processed object is the rendered video.
 	out := filepath.Join(t.TempDir(), "processed.mp4")
-	_, err = testEnv.Store.Download(ctx, res.ProcessedKey, out)
+	_, err = testEnv().Store.Download(ctx, res.ProcessedKey, out)
 	require.NoError(t, err)
 	p, err := testvideo.Inspect(ctx, out)
 	require.NoError(t, err)
@@ -93,7 +94,7 @@ func TestTranscodeAndPublish(t *testing.T) {
 
 	_, err = env.ExecuteActivity(acts.MarkProcessed, id, res.ProcessedKey)
 	require.NoError(t, err)
-	v, err = testEnv.DB.VideoByID(ctx, id)
+	v, err = testEnv().DB.VideoByID(ctx, id)
 	require.NoError(t, err)
 	assert.Equal(t, db.StatusProcessed, v.Status)
 	assert.Equal(t, 100, v.Progress)
@@ -102,6 +103,7 @@ func TestTranscodeAndPublish(t *testing.T) {
 }
 
 func TestTranscodeCorruptIsInvalidVideo(t *testing.T) {
+	servers.Get(t)
 	src := input(t, "short", shortClip)
 	for _, c := range []testvideo.Corruption{testvideo.Garbage, testvideo.Truncated, testvideo.ZeroedPayload} {
 		t.Run(c.String(), func(t *testing.T) {
@@ -119,7 +121,7 @@ func TestTranscodeCorruptIsInvalidVideo(t *testing.T) {
 			assert.True(t, appErr.NonRetryable())
 			assert.Equal(t, activities.PlayerReason, appErr.Message())
 			assertEmptyDir(t, acts.TempDir)
-			exists, err := testEnv.Store.Exists(context.Background(), storage.ProcessedKey(id))
+			exists, err := testEnv().Store.Exists(context.Background(), storage.ProcessedKey(id))
 			require.NoError(t, err)
 			assert.False(t, exists, "nothing published")
 		})
@@ -127,6 +129,7 @@ func TestTranscodeCorruptIsInvalidVideo(t *testing.T) {
 }
 
 func TestTranscodeMissingOriginalIsVideoGone(t *testing.T) {
+	servers.Get(t)
 	acts := newActivities(t)
 	id := newVideo(t, "")
 	s := quietSuite()
@@ -143,10 +146,11 @@ func TestTranscodeMissingOriginalIsVideoGone(t *testing.T) {
 // TestTranscodeTransientErrorIsRetryable: S3 being down is not the video's
 // fault. The error must be retryable and the video must stay processing.
 func TestTranscodeTransientErrorIsRetryable(t *testing.T) {
+	servers.Get(t)
 	acts := newActivities(t)
 	id := newVideo(t, input(t, "short", shortClip))
 	require.NoError(t, acts.MarkProcessing(context.Background(), id))
-	cfg := testEnv.S3Config
+	cfg := testEnv().S3Config
 	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
 	acts.Store = storage.New(cfg)
 
@@ -161,7 +165,7 @@ func TestTranscodeTransientErrorIsRetryable(t *testing.T) {
 		assert.NotEqual(t, activities.ErrTypeInvalidVideo, appErr.Type())
 	}
 	assertEmptyDir(t, acts.TempDir)
-	v, err := testEnv.DB.VideoByID(context.Background(), id)
+	v, err := testEnv().DB.VideoByID(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, db.StatusProcessing, v.Status)
 	assert.Nil(t, v.Error)
@@ -170,6 +174,7 @@ func TestTranscodeTransientErrorIsRetryable(t *testing.T) {
 // TestTranscodeCancelled cancels the activity while ffmpeg runs: ffmpeg
 // stops, the activity returns a cancellation and removes its files.
 func TestTranscodeCancelled(t *testing.T) {
+	servers.Get(t)
 	acts := newActivities(t)
 	id := newVideo(t, input(t, "long", testvideo.Spec{Width: 1920, Height: 1080, Seconds: 40, FPS: 30}))
 	require.NoError(t, acts.MarkProcessing(context.Background(), id))
@@ -183,7 +188,7 @@ func TestTranscodeCancelled(t *testing.T) {
 	go func() {
 		defer cancel()
 		for ctx.Err() == nil {
-			if v, err := testEnv.DB.VideoByID(ctx, id); err == nil && v.Progress > 0 {
+			if v, err := testEnv().DB.VideoByID(ctx, id); err == nil && v.Progress > 0 {
 				return
 			}
 			time.Sleep(100 * time.Millisecond)
@@ -195,7 +200,7 @@ func TestTranscodeCancelled(t *testing.T) {
 	assert.ErrorContains(t, err, "cancel")
 	assert.Less(t, time.Since(start), 30*time.Second, "ffmpeg stopped early")
 	assertEmptyDir(t, acts.TempDir)
-	exists, err := testEnv.Store.Exists(context.Background(), storage.ProcessedKey(id))
+	exists, err := testEnv().Store.Exists(context.Background(), storage.ProcessedKey(id))
 	require.NoError(t, err)
 	assert.False(t, exists)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/workflows"
 )
@@ -28,7 +29,7 @@ func runWorkflow(t *testing.T, acts *activities.Activities, videoID string) erro
 	env.SetTestTimeout(3 * time.Minute)
 	env.RegisterActivity(acts)
 	env.RegisterWorkflow(workflows.VideoProcessing)
-	env.ExecuteWorkflow(workflows.VideoProcessing, workflows.VideoProcessingInput{VideoID: videoID})
+	env.ExecuteWorkflow(workflows.VideoProcessing, processing.Input{VideoID: videoID})
 	require.True(t, env.IsWorkflowCompleted())
 	return env.GetWorkflowError()
 }
@@ -36,6 +37,7 @@ func runWorkflow(t *testing.T, acts *activities.Activities, videoID string) erro
 // TestWorkflowCorruptVideoFails: a corrupt upload ends failed, with the
 // reason a player reads in GET /api/videos/{id}, after one attempt.
 func TestWorkflowCorruptVideoFails(t *testing.T) {
+	servers.Get(t)
 	path := filepath.Join(t.TempDir(), "corrupt.mp4")
 	require.NoError(t, testvideo.Corrupt(input(t, "short", shortClip), path, testvideo.ZeroedPayload))
 	acts := newActivities(t)
@@ -46,7 +48,7 @@ func TestWorkflowCorruptVideoFails(t *testing.T) {
 	require.True(t, errors.As(err, &appErr), "got %v", err)
 	assert.Equal(t, activities.ErrTypeInvalidVideo, appErr.Type())
 
-	v, err := testEnv.DB.VideoByID(context.Background(), id)
+	v, err := testEnv().DB.VideoByID(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, db.StatusFailed, v.Status)
 	require.NotNil(t, v.Error)
@@ -56,15 +58,16 @@ func TestWorkflowCorruptVideoFails(t *testing.T) {
 
 // TestWorkflowPublishes: a good upload ends processed with its object.
 func TestWorkflowPublishes(t *testing.T) {
+	servers.Get(t)
 	acts := newActivities(t)
 	id := newVideo(t, input(t, "short", shortClip))
 	require.NoError(t, runWorkflow(t, acts, id))
 
-	v, err := testEnv.DB.VideoByID(context.Background(), id)
+	v, err := testEnv().DB.VideoByID(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, db.StatusProcessed, v.Status)
 	assert.Nil(t, v.Error)
-	exists, err := testEnv.Store.Exists(context.Background(), storage.ProcessedKey(id))
+	exists, err := testEnv().Store.Exists(context.Background(), storage.ProcessedKey(id))
 	require.NoError(t, err)
 	assert.True(t, exists)
 	assertEmptyDir(t, acts.TempDir)

@@ -21,6 +21,7 @@ func signupBody(email string) map[string]string {
 }
 
 func TestSignup(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	email := "Ana." + uuid.NewString()[:8] + "@Example.com"
 	body := signupBody("  " + email + " ")
@@ -83,6 +84,7 @@ func TestSignup(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Cali")
 	check := func(t *testing.T, r response) {
@@ -120,6 +122,7 @@ func TestLogin(t *testing.T) {
 
 // TestTokenRejection: every kind of bad token is a 401 on a protected route.
 func TestTokenRejection(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Cali")
 	sign := func(method jwt.SigningMethod, key any, claims jwt.Claims) string {

@@ -70,6 +70,7 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestHostileCorpus(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	me, other := h.newPlayer("Cali"), h.newPlayer("Cali")
 	othersVideo := h.addVideo(other, "ajeno", "uploaded")

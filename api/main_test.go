@@ -28,16 +28,19 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
-	"github.com/anb-showcase/anb/workflows"
 )
 
-// testEnv is this package's one set of real servers.
-var testEnv *testenv.Env
+// servers are this package's real servers, started by the first test that asks.
+var servers = testenv.New(testenv.Need{Postgres: true, S3: true})
+
+// testEnv is the servers of a test that called servers.Get.
+func testEnv() *testenv.Env { return servers.Env() }
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Need{Postgres: true, S3: true}, func(e *testenv.Env) { testEnv = e })
+	servers.Main(m)
 }
 
 const testSecret = "api-test-secret-api-test-secret-api-test"
@@ -85,13 +88,14 @@ func newHarness(t *testing.T) *harness {
 	})
 	wf := &fakeWorkflows{}
 	srv := &Server{
-		DB: testEnv.DB, Store: testEnv.Store, Passwords: testPasswords,
+		DB: testEnv().DB, Store: testEnv().Store, Passwords: testPasswords,
 		Tokens:    NewTokens([]byte(testSecret), time.Hour),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, Rules: videocheck.DefaultRules,
+		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, RankingTTL: 2 * time.Second,
+		Rules:   videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
 		TempDir: t.TempDir(),
 		Ready: map[string]func(context.Context) error{
-			"postgresql": testEnv.DB.Ping, "s3": testEnv.Store.Ping,
+			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},
 	}
 	return &harness{t: t, srv: srv, handler: srv.Handler(), wf: wf}
@@ -171,7 +175,7 @@ func (h *harness) newPlayer(city string) player {
 	})
 	id := uuid.NewString()
 	p := player{ID: id, Email: "p-" + id + "@example.com", First: "Jugador", Last: id[:8], City: city}
-	require.NoError(h.t, testEnv.DB.CreateUser(context.Background(), &db.User{
+	require.NoError(h.t, testEnv().DB.CreateUser(context.Background(), &db.User{
 		ID: id, FirstName: p.First, LastName: p.Last, Email: p.Email, PasswordHash: knownHash, City: city, Country: "Colombia",
 	}))
 	token, _, err := h.srv.Tokens.Issue(id)
@@ -187,18 +191,18 @@ func (h *harness) addVideo(owner player, title, status string) string {
 	ctx := context.Background()
 	id := uuid.NewString()
 	v := &db.Video{ID: id, UserID: owner.ID, Title: title, Status: db.StatusUploaded,
-		OriginalKey: storage.UploadedKey(id), WorkflowID: workflows.WorkflowID(id)}
+		OriginalKey: storage.UploadedKey(id), WorkflowID: processing.WorkflowID(id)}
 	require.NoError(h.t, h.srv.Store.PutFile(ctx, v.OriginalKey, fixture(h.t, "valid")))
-	require.NoError(h.t, testEnv.DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
+	require.NoError(h.t, testEnv().DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
 	switch status {
 	case db.StatusProcessing:
-		require.NoError(h.t, testEnv.DB.MarkProcessing(ctx, id))
-		require.NoError(h.t, testEnv.DB.SetProgress(ctx, id, 40))
+		require.NoError(h.t, testEnv().DB.MarkProcessing(ctx, id))
+		require.NoError(h.t, testEnv().DB.SetProgress(ctx, id, 40))
 	case db.StatusProcessed:
 		require.NoError(h.t, h.srv.Store.PutFile(ctx, storage.ProcessedKey(id), fixture(h.t, "valid")))
-		require.NoError(h.t, testEnv.DB.MarkProcessed(ctx, id, storage.ProcessedKey(id)))
+		require.NoError(h.t, testEnv().DB.MarkProcessed(ctx, id, storage.ProcessedKey(id)))
 	case db.StatusFailed:
-		require.NoError(h.t, testEnv.DB.MarkFailed(ctx, id, "El video no se pudo decodificar."))
+		require.NoError(h.t, testEnv().DB.MarkFailed(ctx, id, "El video no se pudo decodificar."))
 	}
 	return id
 }
@@ -229,7 +233,7 @@ func fixture(t testing.TB, name string) string {
 		return p
 	}
 	if fixtureDir == "" {
-		dir, err := os.MkdirTemp(testEnv.Dir, "fixtures-")
+		dir, err := os.MkdirTemp(testEnv().Dir, "fixtures-")
 		require.NoError(t, err)
 		fixtureDir = dir
 	}
@@ -288,7 +292,7 @@ func countLeftovers(t *testing.T) leftovers {
 	var l leftovers
 	require.NoError(t, rawDB(t).QueryRowContext(ctx, "SELECT count(*) FROM videos").Scan(&l.videos))
 	require.NoError(t, rawDB(t).QueryRowContext(ctx, "SELECT count(*) FROM outbox").Scan(&l.outbox))
-	cfg := testEnv.S3Config
+	cfg := testEnv().S3Config
 	client := s3.New(s3.Options{
 		Region: cfg.Region, UsePathStyle: true, BaseEndpoint: aws.String(cfg.Endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, ""),
@@ -310,13 +314,13 @@ var (
 // rawDB is a plain connection for assertions the db package has no query for.
 func rawDB(t *testing.T) *sql.DB {
 	t.Helper()
-	rawOnce.Do(func() { raw = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testEnv.Postgres.DSN()))) })
+	rawOnce.Do(func() { raw = sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testEnv().Postgres.DSN()))) })
 	return raw
 }
 
 func objectExists(t *testing.T, key string) bool {
 	t.Helper()
-	ok, err := testEnv.Store.Exists(context.Background(), key)
+	ok, err := testEnv().Store.Exists(context.Background(), key)
 	require.NoError(t, err)
 	return ok
 }

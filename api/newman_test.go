@@ -15,6 +15,7 @@ import (
 // TestPostmanCollection runs collections/ with newman (installed by `npm
 // ci`, which `make deps` does) against this package's server.
 func TestPostmanCollection(t *testing.T) {
+	servers.Get(t)
 	root, err := filepath.Abs("..")
 	require.NoError(t, err)
 	newman := filepath.Join(root, "node_modules", ".bin", "newman")

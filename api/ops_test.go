@@ -16,6 +16,7 @@ import (
 )
 
 func TestHealthAndReady(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	r := h.do("GET", "/healthz", "", nil, "")
 	require.Equal(t, 200, r.Code)
@@ -36,6 +37,7 @@ func TestHealthAndReady(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Cali")
 	id := uuid.NewString()
@@ -58,6 +60,7 @@ func TestMetrics(t *testing.T) {
 // TestOpenAPIMatchesRoutes fails when a route is served without being
 // documented, or documented without being served.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	var doc struct {
 		OpenAPI string                          `yaml:"openapi"`
@@ -91,6 +94,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 }
 
 func TestDocsServedFromBinary(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	r := h.do("GET", "/api/docs", "", nil, "")
 	require.Equal(t, 200, r.Code)

@@ -22,6 +22,7 @@ import (
 func uniqueCity() string { return "Ciudad " + uuid.NewString()[:8] }
 
 func TestVote(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	city := uniqueCity()
 	owner, fan := h.newPlayer(city), h.newPlayer(city)
@@ -50,6 +51,7 @@ func TestVote(t *testing.T) {
 }
 
 func TestConcurrentIdenticalVotes(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	city := uniqueCity()
 	owner, fan := h.newPlayer(city), h.newPlayer(city)
@@ -88,6 +90,7 @@ func TestConcurrentIdenticalVotes(t *testing.T) {
 }
 
 func TestPublicVideos(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	city := uniqueCity()
 	a, b, viewer := h.newPlayer(city), h.newPlayer(city), h.newPlayer("Otra")
@@ -155,6 +158,7 @@ var invalidPageQueries = []string{
 }
 
 func TestRankings(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	city := uniqueCity()
 	// Signup order: p1, p2, p3, p4, p5 (p5 has no published video).

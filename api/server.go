@@ -58,11 +58,7 @@ const maxJSONBytes = 64 << 10
 func (s *Server) Handler() http.Handler { return s.router() }
 
 func (s *Server) router() *gin.Engine {
-	ttl := s.RankingTTL
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
-	s.rankings = newRankingCache(ttl)
+	s.rankings = newRankingCache(s.RankingTTL)
 	s.metrics = newMetrics()
 
 	gin.SetMode(gin.ReleaseMode)

@@ -19,9 +19,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
-	"github.com/anb-showcase/anb/workflows"
 )
 
 const maxTitleRunes = 200
@@ -70,8 +70,8 @@ func (s *Server) upload(c *gin.Context) {
 		s.fail(c, fmt.Errorf("store upload: %w", err))
 		return
 	}
-	wfID := workflows.WorkflowID(videoID)
-	payload, err := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: wfID, OwnerID: userID(c)})
+	wfID := processing.WorkflowID(videoID)
+	payload, err := json.Marshal(processing.Task{VideoID: videoID, OwnerID: userID(c)})
 	if err != nil {
 		s.fail(c, fmt.Errorf("encode task: %w", err))
 		return

@@ -22,6 +22,7 @@ func (h *harness) upload(token string, title *string, name string, file []byte) 
 }
 
 func TestUploadAccepted(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Medellín")
 	for _, name := range []string{"valid", "portrait", "rotated"} {
@@ -38,7 +39,7 @@ func TestUploadAccepted(t *testing.T) {
 			assert.Len(t, out, 3)
 
 			// Row, object and processing request are all recorded.
-			v, err := testEnv.DB.VideoByID(context.Background(), id)
+			v, err := testEnv().DB.VideoByID(context.Background(), id)
 			require.NoError(t, err)
 			assert.Equal(t, p.ID, v.UserID)
 			assert.Equal(t, "Triple desde media cancha", v.Title)
@@ -57,6 +58,7 @@ func TestUploadAccepted(t *testing.T) {
 
 // TestUploadRejected: each rule answers its code and nothing is stored.
 func TestUploadRejected(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Medellín")
 	valid := fixtureBytes(t, "valid")
@@ -111,6 +113,7 @@ func repeat(s string, n int) string {
 }
 
 func TestListAndDetail(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Cali")
 	other := h.newPlayer("Cali")
@@ -192,6 +195,7 @@ func mustJSON(v any) []byte {
 }
 
 func TestDelete(t *testing.T) {
+	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Pasto")
 	other := h.newPlayer("Pasto")
@@ -205,7 +209,7 @@ func TestDelete(t *testing.T) {
 			require.Equal(t, 200, r.Code, string(r.Body))
 			out := r.object(t)
 			assert.Equal(t, map[string]any{"message": "El video ha sido eliminado exitosamente.", "video_id": id}, out)
-			_, err := testEnv.DB.VideoByID(context.Background(), id)
+			_, err := testEnv().DB.VideoByID(context.Background(), id)
 			assert.Error(t, err, "row removed")
 			assert.False(t, objectExists(t, storage.UploadedKey(id)))
 			after := countLeftovers(t)
@@ -243,7 +247,7 @@ func TestDelete(t *testing.T) {
 	t.Run("someone else's video is 403 and stays", func(t *testing.T) {
 		id := h.addVideo(p, "mine", "uploaded")
 		requireProblem(t, h.do("DELETE", "/api/videos/"+id, other.Token, nil, ""), 403, "forbidden")
-		_, err := testEnv.DB.VideoByID(context.Background(), id)
+		_, err := testEnv().DB.VideoByID(context.Background(), id)
 		assert.NoError(t, err)
 	})
 	t.Run("missing, malformed, no token", func(t *testing.T) {

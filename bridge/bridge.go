@@ -1,4 +1,4 @@
-// Package bridge turns video_tasks messages into VideoProcessing workflows.
+// Package bridge turns video_tasks messages into VideoProcessing processing.
 package bridge
 
 import (
@@ -15,7 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/anb-showcase/anb/workflows"
+	"github.com/anb-showcase/anb/processing"
 )
 
 // Starter starts workflows; client.Client satisfies it.
@@ -97,18 +97,18 @@ func (b *Bridge) handle(ctx context.Context, msg kafka.Message) error {
 	}
 }
 
-func (b *Bridge) start(ctx context.Context, task workflows.Task) error {
+func (b *Bridge) start(ctx context.Context, task processing.Task) error {
 	opts := client.StartWorkflowOptions{
-		ID:        workflows.WorkflowID(task.VideoID),
+		ID:        processing.WorkflowID(task.VideoID),
 		TaskQueue: b.TaskQueue,
 		// A redelivered message joins the run that exists; a new run is
 		// allowed only after a failed one.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		TypedSearchAttributes:    workflows.StartAttributes(task),
+		TypedSearchAttributes:    processing.StartAttributes(task),
 	}
-	run, err := b.Temporal.ExecuteWorkflow(ctx, opts, workflows.VideoProcessingName,
-		workflows.VideoProcessingInput{VideoID: task.VideoID})
+	run, err := b.Temporal.ExecuteWorkflow(ctx, opts, processing.WorkflowName,
+		processing.Input{VideoID: task.VideoID})
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -124,8 +124,8 @@ func (b *Bridge) start(ctx context.Context, task workflows.Task) error {
 }
 
 // ParseTask decodes and checks a task message.
-func ParseTask(value []byte) (workflows.Task, error) {
-	var task workflows.Task
+func ParseTask(value []byte) (processing.Task, error) {
+	var task processing.Task
 	if err := json.Unmarshal(value, &task); err != nil {
 		return task, fmt.Errorf("decode task: %w", err)
 	}

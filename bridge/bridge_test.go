@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/anb-showcase/anb/workflows"
+	"github.com/anb-showcase/anb/processing"
 )
 
 // fakeReader serves msgs once each and records commits and the order of
@@ -116,13 +116,13 @@ func TestStartsThenCommits(t *testing.T) {
 
 	assert.Equal(t, []string{"start", "commit"}, calls, "the offset moves only after the start")
 	assert.Equal(t, []int64{7}, r.committed)
-	assert.Equal(t, []string{workflows.WorkflowID(vid)}, s.ids)
+	assert.Equal(t, []string{processing.WorkflowID(vid)}, s.ids)
 	assert.Zero(t, *skipped)
 	o := s.opts[0]
 	assert.Equal(t, "q", o.TaskQueue)
 	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, o.WorkflowIDConflictPolicy)
 	assert.Equal(t, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, o.WorkflowIDReusePolicy)
-	owner, ok := o.TypedSearchAttributes.GetKeyword(workflows.OwnerIDAttr)
+	owner, ok := o.TypedSearchAttributes.GetKeyword(processing.OwnerIDAttr)
 	assert.True(t, ok)
 	assert.Equal(t, "u1", owner)
 }
@@ -158,7 +158,7 @@ func TestPoisonMessagesAreSkippedNotBlocking(t *testing.T) {
 	runUntilDrained(t, b, r)
 	assert.Equal(t, 3, *skipped)
 	assert.Equal(t, []int64{1, 2, 3, 4}, r.committed, "poison messages are committed past")
-	assert.Equal(t, []string{workflows.WorkflowID(vid)}, s.ids)
+	assert.Equal(t, []string{processing.WorkflowID(vid)}, s.ids)
 }
 
 func TestParseTask(t *testing.T) {

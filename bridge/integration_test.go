@@ -17,13 +17,13 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/anb-showcase/anb/internal/testenv"
-	"github.com/anb-showcase/anb/workflows"
+	"github.com/anb-showcase/anb/processing"
 )
 
 // runBridge consumes with a real consumer group until ctx ends.
 func runBridge(ctx context.Context, t *testing.T, tc client.Client, group string, started, skipped *atomic.Int64) chan error {
 	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: []string{testEnv.Kafka.Addr()}, GroupID: group, Topic: testenv.Topic,
+		Brokers: []string{testEnv().Kafka.Addr()}, GroupID: group, Topic: testenv.Topic,
 		MaxWait: 100 * time.Millisecond, StartOffset: kafka.FirstOffset,
 	})
 	b := &Bridge{Reader: reader, Temporal: tc, TaskQueue: "bridge-test",
@@ -42,7 +42,7 @@ func runBridge(ctx context.Context, t *testing.T, tc client.Client, group string
 
 func publish(t *testing.T, values ...[]byte) {
 	t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(testEnv.Kafka.Addr()), Topic: testenv.Topic, BatchTimeout: time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(testEnv().Kafka.Addr()), Topic: testenv.Topic, BatchTimeout: time.Millisecond}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(values))
 	for i, v := range values {
@@ -52,7 +52,7 @@ func publish(t *testing.T, values ...[]byte) {
 }
 
 func task(t *testing.T, videoID string) []byte {
-	b, err := json.Marshal(workflows.Task{VideoID: videoID, WorkflowID: workflows.WorkflowID(videoID)})
+	b, err := json.Marshal(processing.Task{VideoID: videoID})
 	require.NoError(t, err)
 	return b
 }
@@ -82,12 +82,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // broker and Temporal server: one workflow run, nothing blocked. A new run
 // is allowed only once the previous one ended unsuccessfully.
 func TestDuplicateDeliveriesStartOneRun(t *testing.T) {
-	tc, err := client.Dial(client.Options{HostPort: testEnv.Temporal.Address()})
+	servers.Get(t)
+	tc, err := client.Dial(client.Options{HostPort: testEnv().Temporal.Address()})
 	require.NoError(t, err)
 	defer tc.Close()
 
 	videoID := uuid.NewString()
-	wfID := workflows.WorkflowID(videoID)
+	wfID := processing.WorkflowID(videoID)
 	publish(t, task(t, videoID), []byte("{broken"), task(t, videoID))
 
 	var started, skipped atomic.Int64
@@ -119,7 +120,7 @@ func TestDuplicateDeliveriesStartOneRun(t *testing.T) {
 	require.NoError(t, <-done2)
 	require.Equal(t, int64(1), started2.Load(), "committed messages were delivered again")
 	require.Zero(t, skipped2.Load(), "the committed poison message was delivered again")
-	for _, id := range []string{wfID, workflows.WorkflowID(other)} {
+	for _, id := range []string{wfID, processing.WorkflowID(other)} {
 		require.NoError(t, tc.TerminateWorkflow(context.Background(), id, "", "test cleanup"))
 	}
 }

@@ -6,8 +6,12 @@ import (
 	"github.com/anb-showcase/anb/internal/testenv"
 )
 
-var testEnv *testenv.Env
+// servers are this package's real servers, started by the first test that asks.
+var servers = testenv.New(testenv.Need{Temporal: true, Kafka: true})
+
+// testEnv is the servers of a test that called servers.Get.
+func testEnv() *testenv.Env { return servers.Env() }
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Need{Temporal: true, Kafka: true}, func(e *testenv.Env) { testEnv = e })
+	servers.Main(m)
 }

@@ -30,12 +30,3 @@ func (d *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
 	}
 	return u, nil
 }
-
-// UserByID finds a user by id.
-func (d *DB) UserByID(ctx context.Context, id string) (*User, error) {
-	u := new(User)
-	if err := d.bun.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("user by id: %w", notFound(err))
-	}
-	return u, nil
-}

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -17,13 +18,18 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
-	"github.com/anb-showcase/anb/workflows"
 )
 
 var sys *stack
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("faults: the whole system as processes; skipped under -short")
+		os.Exit(0)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	s, err := newStack(ctx)
 	cancel()
@@ -102,7 +108,7 @@ func assertProcessedOnce(t *testing.T, ids []string) {
 		require.NoError(t, err)
 		assert.True(t, ok, "processed object of %s missing", id)
 
-		wfID := workflows.WorkflowID(id)
+		wfID := processing.WorkflowID(id)
 		var runs []enumspb.WorkflowExecutionStatus
 		waitUntil(t, "workflow "+wfID+" visible as completed", time.Minute, func() bool {
 			resp, err := sys.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -165,7 +171,7 @@ func TestFaultsDuringTranscode(t *testing.T) {
 func TestBridgeKilledMidBatch(t *testing.T) {
 	token, ids := uploadBatch(t, 2)
 	waitUntil(t, "the first workflow started", time.Minute, func() bool {
-		_, err := sys.tc.DescribeWorkflowExecution(context.Background(), workflows.WorkflowID(ids[0]), "")
+		_, err := sys.tc.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(ids[0]), "")
 		return err == nil
 	})
 	sys.bridge.KillGroup()

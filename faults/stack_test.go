@@ -21,8 +21,8 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/devstack"
 	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
-	"github.com/anb-showcase/anb/workflows"
 )
 
 // stack is the whole system as separate processes, with fixed ports and
@@ -125,7 +125,7 @@ func (s *stack) startPostgres(ctx context.Context) (err error) {
 func (s *stack) startTemporal(ctx context.Context) (err error) {
 	s.tmp, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: os.Getenv("ANB_TEMPORAL_BIN"), DBFile: filepath.Join(s.dir, "temporal.db"), Port: s.ports["temporal"],
-		SearchAttributes: workflows.SearchAttributeTypes(), Log: s.logs["temporal"],
+		SearchAttributes: processing.SearchAttributeTypes(), Log: s.logs["temporal"],
 	})
 	return err
 }

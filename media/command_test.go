@@ -11,6 +11,27 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func mustTranscoder(t *testing.T, opts Options) *Transcoder {
+	t.Helper()
+	tr, err := NewTranscoder(opts)
+	require.NoError(t, err)
+	return tr
+}
+
+// TestTranscoderRequiresEncoderSettings: the settings come from the
+// configuration; a transcoder without them is refused, not defaulted.
+func TestTranscoderRequiresEncoderSettings(t *testing.T) {
+	for _, opts := range []Options{
+		{Preset: "veryfast", CRF: 23},
+		{FFmpeg: "ffmpeg", CRF: 23},
+		{FFmpeg: "ffmpeg", Preset: "veryfast"},
+		{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 52},
+	} {
+		_, err := NewTranscoder(opts)
+		assert.Error(t, err, "%+v", opts)
+	}
+}
+
 // argAfter returns the argument that follows flag, or "".
 func argAfter(args []string, flag string) string {
 	i := slices.Index(args, flag)
@@ -21,7 +42,7 @@ func argAfter(args []string, flag string) string {
 }
 
 func TestArgsComposeOnePass(t *testing.T) {
-	tr := NewTranscoder(Options{Preset: "faster", CRF: 24})
+	tr := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "faster", CRF: 24})
 	args, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
 	require.NoError(t, err)
 
@@ -66,7 +87,7 @@ func TestArgsComposeOnePass(t *testing.T) {
 }
 
 func TestArgsFollowOptions(t *testing.T) {
-	args, err := NewTranscoder(Options{MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
+	args, err := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
 	require.NoError(t, err)
 	all := strings.Join(args, " ")
 	assert.Contains(t, all, "-t 12.500 -i in.mp4")
@@ -90,7 +111,7 @@ for a in "$@"; do case "$a" in *.png) test -s "$a" || exit 3;; esac; done
 printf 'out_time_us=7000000\nprogress=continue\nout_time_us=35000000\nprogress=end\n'
 `
 	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
-	tr := NewTranscoder(Options{FFmpeg: fake})
+	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23})
 	var got []float64
 	err := tr.Run(t.Context(), &Info{Duration: 60}, "in.mp4", filepath.Join(dir, "out.mp4"), func(f float64) { got = append(got, f) })
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/media"
 )
 
 // inputs generates each test input once for the whole package.
@@ -26,6 +27,26 @@ type onceFile struct {
 }
 
 var testInputs *inputs
+
+// encoder is the production encoder configuration (ANB_FFMPEG_PRESET,
+// ANB_FFMPEG_CRF) with opts' format fields.
+func encoder(t testing.TB, opts media.Options) *media.Transcoder {
+	t.Helper()
+	if opts.FFmpeg == "" {
+		opts.FFmpeg = "ffmpeg"
+	}
+	if opts.Preset == "" {
+		opts.Preset = "veryfast"
+	}
+	if opts.CRF == 0 {
+		opts.CRF = 23
+	}
+	tr, err := media.NewTranscoder(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "anb-media-test-")

@@ -53,9 +53,6 @@ type ffprobeOutput struct {
 // Probe runs ffprobe on path. Inputs it cannot parse as a video give an
 // error wrapping ErrUndecodable.
 func Probe(ctx context.Context, ffprobe, path string) (*Info, error) {
-	if ffprobe == "" {
-		ffprobe = "ffprobe"
-	}
 	// -count_frames over the first 0.2 s decodes a few frames in the same
 	// run: a file whose container parses but whose pictures are garbage
 	// fails here, before a worker spends a transcode on it.

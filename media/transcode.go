@@ -17,50 +17,52 @@ import (
 // BumpersSeconds is the length the intro and outro bumpers add together.
 const BumpersSeconds = 2 * cardSeconds
 
-// Options shape the processed video.
+// Options shape the processed video. The encoder settings come from the
+// service's configuration and are required; the output format is the
+// processing contract (SPEC §5) unless a field overrides it.
 type Options struct {
-	FFmpeg string // binary, "ffmpeg" by default
+	FFmpeg string // binary
 	Preset string // x264 preset
-	CRF    int    // x264 constant rate factor
-	// MaxSeconds of the input that are kept.
+	CRF    int    // x264 constant rate factor, 1-51
+	// MaxSeconds of the input that are kept; 0 means the contract's 30 s.
 	MaxSeconds float64
-	Width      int
-	Height     int
-	FPS        int
+	// Width, Height and FPS of the output; 0 means 1280x720 at 30 fps.
+	Width  int
+	Height int
+	FPS    int
 }
 
-// DefaultOptions are the platform's output settings.
-func DefaultOptions() Options {
-	return Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
-}
+// The processing contract's output format.
+const (
+	contractSeconds = 30
+	contractWidth   = 1280
+	contractHeight  = 720
+	contractFPS     = 30
+)
 
 // Transcoder renders processed videos.
 type Transcoder struct {
 	opts Options
 }
 
-// NewTranscoder fills unset options with defaults.
-func NewTranscoder(opts Options) *Transcoder {
-	def := DefaultOptions()
-	if opts.FFmpeg == "" {
-		opts.FFmpeg = def.FFmpeg
+// NewTranscoder checks the encoder settings and fills the output format.
+func NewTranscoder(opts Options) (*Transcoder, error) {
+	if opts.FFmpeg == "" || opts.Preset == "" {
+		return nil, errors.New("transcoder: the ffmpeg binary and the x264 preset are required")
 	}
-	if opts.Preset == "" {
-		opts.Preset = def.Preset
-	}
-	if opts.CRF <= 0 {
-		opts.CRF = def.CRF
+	if opts.CRF < 1 || opts.CRF > 51 {
+		return nil, fmt.Errorf("transcoder: x264 CRF %d is outside 1-51", opts.CRF)
 	}
 	if opts.MaxSeconds <= 0 {
-		opts.MaxSeconds = def.MaxSeconds
+		opts.MaxSeconds = contractSeconds
 	}
 	if opts.Width <= 0 || opts.Height <= 0 {
-		opts.Width, opts.Height = def.Width, def.Height
+		opts.Width, opts.Height = contractWidth, contractHeight
 	}
 	if opts.FPS <= 0 {
-		opts.FPS = def.FPS
+		opts.FPS = contractFPS
 	}
-	return &Transcoder{opts: opts}
+	return &Transcoder{opts: opts}, nil
 }
 
 // OutputDuration is how long the processed video of an input lasts.
@@ -93,17 +95,12 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 		return fmt.Errorf("start ffmpeg: %w", err)
 	}
 	total := t.OutputDuration(in)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		readProgress(stdout, func(seconds float64) {
-			if progress != nil && total > 0 {
-				progress(min(1, seconds/total))
-			}
-		})
-	}()
-	wg.Wait()
+	// Read to EOF before Wait, which closes the pipe.
+	readProgress(stdout, func(seconds float64) {
+		if progress != nil && total > 0 {
+			progress(min(1, seconds/total))
+		}
+	})
 	if err := cmd.Wait(); err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("ffmpeg stopped: %w", ctx.Err())

@@ -40,7 +40,10 @@ var transcodeCases = []transcodeCase{
 // TestTranscode renders every kind of input a phone or camera produces and
 // checks the output against the processing contract.
 func TestTranscode(t *testing.T) {
-	tr := media.NewTranscoder(media.Options{})
+	if testing.Short() {
+		t.Skip("renders minutes of video with ffmpeg; skipped under -short")
+	}
+	tr := encoder(t, media.Options{})
 	for _, tc := range transcodeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -188,7 +191,7 @@ func TestRunCancelled(t *testing.T) {
 	started := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- media.NewTranscoder(media.Options{}).Run(ctx, info, in, filepath.Join(dir, "out.mp4"), func(float64) {
+		done <- encoder(t, media.Options{}).Run(ctx, info, in, filepath.Join(dir, "out.mp4"), func(float64) {
 			select {
 			case started <- struct{}{}:
 			default:
@@ -221,12 +224,12 @@ func TestRunReportsFFmpegFailure(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "garbage.mp4")
 	require.NoError(t, os.WriteFile(in, []byte("not a video at all"), 0o644))
 	info := &media.Info{Duration: 10, Width: 1920, Height: 1080}
-	err := media.NewTranscoder(media.Options{}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err := encoder(t, media.Options{}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, media.ErrUndecodable), "got %v", err)
 
 	// A missing binary is not the input's fault.
-	err = media.NewTranscoder(media.Options{FFmpeg: "/nonexistent/ffmpeg"}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err = encoder(t, media.Options{FFmpeg: "/nonexistent/ffmpeg"}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, media.ErrUndecodable), "got %v", err)
 }

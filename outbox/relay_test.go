@@ -17,10 +17,14 @@ import (
 	"github.com/anb-showcase/anb/internal/testenv"
 )
 
-var testEnv *testenv.Env
+// servers are this package's real servers, started by the first test that asks.
+var servers = testenv.New(testenv.Need{Postgres: true})
+
+// testEnv is the servers of a test that called servers.Get.
+func testEnv() *testenv.Env { return servers.Env() }
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Need{Postgres: true}, func(e *testenv.Env) { testEnv = e })
+	servers.Main(m)
 }
 
 // createVideo records a video and its request as the upload does.
@@ -28,7 +32,7 @@ func createVideo(t *testing.T, userID string) string {
 	t.Helper()
 	id := uuid.NewString()
 	payload, _ := json.Marshal(map[string]string{"video_id": id})
-	err := testEnv.DB.CreateVideo(context.Background(), &db.Video{
+	err := testEnv().DB.CreateVideo(context.Background(), &db.Video{
 		ID: id, UserID: userID, Title: "t", Status: db.StatusUploaded, OriginalKey: "k/" + id, WorkflowID: "video-" + id,
 	}, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: payload})
 	require.NoError(t, err)
@@ -38,16 +42,17 @@ func createVideo(t *testing.T, userID string) string {
 // TestBrokerOutageDelaysButLosesNothing records requests while the broker
 // is down, then starts it: every request is published, in order, once.
 func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
+	servers.Get(t)
 	ctx := context.Background()
 	user := &db.User{ID: uuid.NewString(), FirstName: "a", LastName: "b", Email: uuid.NewString() + "@x.co", PasswordHash: "h", City: "c", Country: "d"}
-	require.NoError(t, testEnv.DB.CreateUser(ctx, user))
+	require.NoError(t, testEnv().DB.CreateUser(ctx, user))
 
 	port, err := devstack.FreePort()
 	require.NoError(t, err)
 	addr := devstack.Addr(port)
 	w := NewKafkaWriter([]string{addr})
 	defer w.Close()
-	relay := NewRelay(testEnv.DB, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	relay := NewRelay(testEnv().DB, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	relay.Interval = 100 * time.Millisecond
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -60,7 +65,7 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 		relay.Notify()
 	}
 	time.Sleep(time.Second)
-	pending, err := testEnv.DB.PendingCount(ctx)
+	pending, err := testEnv().DB.PendingCount(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 5, pending)
 
@@ -70,7 +75,7 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 	defer k.Close()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		pending, err = testEnv.DB.PendingCount(ctx)
+		pending, err = testEnv().DB.PendingCount(ctx)
 		require.NoError(t, err)
 		if pending == 0 {
 			break

@@ -60,11 +60,7 @@ func New(cfg Config) *Store {
 		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
 	}
 	client := s3.New(opts)
-	ttl := cfg.PresignTTL
-	if ttl <= 0 {
-		ttl = time.Hour
-	}
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: ttl}
+	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: cfg.PresignTTL}
 }
 
 // EnsureBucket creates the bucket if it does not exist yet.

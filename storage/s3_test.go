@@ -16,15 +16,20 @@ import (
 	"github.com/anb-showcase/anb/storage"
 )
 
-var testEnv *testenv.Env
+// servers are this package's real servers, started by the first test that asks.
+var servers = testenv.New(testenv.Need{S3: true})
+
+// testEnv is the servers of a test that called servers.Get.
+func testEnv() *testenv.Env { return servers.Env() }
 
 func TestMain(m *testing.M) {
-	testenv.Main(m, testenv.Need{S3: true}, func(e *testenv.Env) { testEnv = e })
+	servers.Main(m)
 }
 
 func TestObjectLifecycle(t *testing.T) {
+	servers.Get(t)
 	ctx := context.Background()
-	s := testEnv.Store
+	s := testEnv().Store
 	dir := t.TempDir()
 	src := filepath.Join(dir, "in.mp4")
 	content := []byte("not really a video, but bytes all the same")

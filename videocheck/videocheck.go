@@ -21,9 +21,6 @@ type Rules struct {
 	MinShortSide int
 }
 
-// DefaultRules are the limits of the contract: 20-60 s, at least 1080p.
-var DefaultRules = Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080}
-
 // Info describes the first video track as a player would see it.
 type Info struct {
 	Duration time.Duration

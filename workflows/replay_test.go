@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/anb-showcase/anb/processing"
 )
 
 // TestReplayRecordedHistories replays histories recorded from real runs
@@ -19,7 +21,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(VideoProcessing, workflow.RegisterOptions{Name: VideoProcessingName})
+			r.RegisterWorkflowWithOptions(VideoProcessing, workflow.RegisterOptions{Name: processing.WorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

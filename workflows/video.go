@@ -1,5 +1,6 @@
 // Package workflows holds the durable VideoProcessing workflow. Workflow code
-// is deterministic: every side effect is an activity.
+// is deterministic: every side effect is an activity. The contract other
+// services share (name, id, input, result) lives in package processing.
 package workflows
 
 import (
@@ -10,25 +11,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/anb-showcase/anb/activities"
+	"github.com/anb-showcase/anb/processing"
 )
 
-// VideoProcessingName is the registered workflow type.
-const VideoProcessingName = "VideoProcessing"
-
-// WorkflowID is the one workflow id of a video's processing. It is also
-// the task_id the upload returns, so operators can paste it into the UI.
-func WorkflowID(videoID string) string { return "video-" + videoID }
-
-// VideoProcessingInput is the workflow argument.
-type VideoProcessingInput struct {
-	VideoID string `json:"video_id"`
-}
-
-// VideoProcessingResult is what a completed run returns.
-type VideoProcessingResult struct {
-	ProcessedKey  string  `json:"processed_key"`
-	OutputSeconds float64 `json:"output_seconds"`
-}
+// ChangeQueues is the workflow.GetVersion change id of version 1: the
+// transcode runs on its own task queue (processing.TranscodeTaskQueue) and
+// every activity takes one input struct. Version DefaultVersion (histories
+// recorded before it) keeps the shared queue and positional arguments.
+const ChangeQueues = "transcode-queue-and-struct-inputs"
 
 // Timeouts of the activities. The transcode heartbeat is short so that a
 // dead worker's job moves to another worker within a minute.
@@ -43,77 +33,119 @@ const (
 // every other error is retried with backoff, so an outage of S3, PostgreSQL
 // or a worker delays the video but never fails it. Cancelling the workflow
 // (the player deleted the video) stops ffmpeg and removes any output.
-func VideoProcessing(ctx workflow.Context, in VideoProcessingInput) (*VideoProcessingResult, error) {
-	var a *activities.Activities
+func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Result, error) {
+	s := steps{videoID: in.VideoID, version: workflow.GetVersion(ctx, ChangeQueues, workflow.DefaultVersion, 1)}
 	retry := &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,
 		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{activities.ErrTypeInvalidVideo, activities.ErrTypeVideoGone},
+		NonRetryableErrorTypes: []string{processing.ErrTypeInvalidVideo, processing.ErrTypeVideoGone},
 	}
 	statusCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: statusTimeout,
 		RetryPolicy:         retry,
 	})
-	transcodeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	transcodeOpts := workflow.ActivityOptions{
 		StartToCloseTimeout: transcodeTimeout,
 		HeartbeatTimeout:    transcodeHeartbeatTimeout,
 		RetryPolicy:         retry,
 		// On cancellation wait until ffmpeg is really stopped, so the
 		// cleanup below cannot race a last upload.
 		WaitForCancellation: true,
-	})
+	}
+	if s.version >= 1 {
+		transcodeOpts.TaskQueue = processing.TranscodeTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
+	}
+	transcodeCtx := workflow.WithActivityOptions(ctx, transcodeOpts)
 
-	if err := workflow.ExecuteActivity(statusCtx, a.MarkProcessing, in.VideoID).Get(ctx, nil); err != nil {
+	if err := s.markProcessing(statusCtx).Get(ctx, nil); err != nil {
 		return nil, err
 	}
 	setStatus(ctx, "processing")
-
 	var res activities.TranscodeResult
-	err := workflow.ExecuteActivity(transcodeCtx, a.Transcode, activities.TranscodeInput{VideoID: in.VideoID}).Get(ctx, &res)
+	err := s.transcode(transcodeCtx).Get(ctx, &res)
 	if err != nil {
 		if temporal.IsCanceledError(err) {
-			discardOutput(ctx, a, in.VideoID)
+			s.discardOutput(ctx)
 			return nil, err
 		}
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeInvalidVideo {
-			if ferr := workflow.ExecuteActivity(statusCtx, a.MarkFailed, in.VideoID, appErr.Message()).Get(ctx, nil); ferr != nil {
+		if errors.As(err, &appErr) && appErr.Type() == processing.ErrTypeInvalidVideo {
+			if ferr := s.markFailed(statusCtx, appErr.Message()).Get(ctx, nil); ferr != nil {
 				return nil, ferr
 			}
 			setStatus(ctx, "failed")
 		}
 		return nil, err
 	}
-	if err := workflow.ExecuteActivity(statusCtx, a.MarkProcessed, in.VideoID, res.ProcessedKey).Get(ctx, nil); err != nil {
+	if err := s.markProcessed(statusCtx, res.ProcessedKey).Get(ctx, nil); err != nil {
 		if temporal.IsCanceledError(err) {
-			discardOutput(ctx, a, in.VideoID)
+			s.discardOutput(ctx)
 		}
 		return nil, err
 	}
 	setStatus(ctx, "processed")
-	return &VideoProcessingResult{ProcessedKey: res.ProcessedKey, OutputSeconds: res.OutputSeconds}, nil
+	return &processing.Result{ProcessedKey: res.ProcessedKey, OutputSeconds: res.OutputSeconds}, nil
 }
 
-// setStatus mirrors the video's status into a search attribute. It is only
-// for operators' searches, so a failure is logged, not fatal.
-func setStatus(ctx workflow.Context, status string) {
-	if err := workflow.UpsertTypedSearchAttributes(ctx, VideoStatusAttr.ValueSet(status)); err != nil {
-		workflow.GetLogger(ctx).Warn("upsert VideoStatus", "status", status, "error", err)
+// steps schedules each activity in the form the run's version recorded.
+type steps struct {
+	videoID string
+	version workflow.Version
+	// a stays nil: it names the activities so the compiler checks them.
+	a *activities.Activities
+}
+
+func (s steps) markProcessing(ctx workflow.Context) workflow.Future {
+	if s.version == workflow.DefaultVersion {
+		return workflow.ExecuteActivity(ctx, s.a.MarkProcessing, s.videoID)
 	}
+	return workflow.ExecuteActivity(ctx, s.a.StartProcessing, activities.VideoInput{VideoID: s.videoID})
+}
+
+func (s steps) transcode(ctx workflow.Context) workflow.Future {
+	return workflow.ExecuteActivity(ctx, s.a.Transcode, activities.TranscodeInput{VideoID: s.videoID})
+}
+
+func (s steps) markProcessed(ctx workflow.Context, key string) workflow.Future {
+	if s.version == workflow.DefaultVersion {
+		return workflow.ExecuteActivity(ctx, s.a.MarkProcessed, s.videoID, key)
+	}
+	return workflow.ExecuteActivity(ctx, s.a.PublishVideo, activities.PublishInput{VideoID: s.videoID, ProcessedKey: key})
+}
+
+func (s steps) markFailed(ctx workflow.Context, reason string) workflow.Future {
+	if s.version == workflow.DefaultVersion {
+		return workflow.ExecuteActivity(ctx, s.a.MarkFailed, s.videoID, reason)
+	}
+	return workflow.ExecuteActivity(ctx, s.a.FailVideo, activities.FailInput{VideoID: s.videoID, Reason: reason})
 }
 
 // discardOutput removes a processed object of a cancelled run. It runs in a
 // disconnected context because the workflow's own context is cancelled.
-func discardOutput(ctx workflow.Context, a *activities.Activities, videoID string) {
+func (s steps) discardOutput(ctx workflow.Context) {
 	dctx, cancel := workflow.NewDisconnectedContext(ctx)
 	defer cancel()
 	dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
 		StartToCloseTimeout: statusTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
 	})
-	if err := workflow.ExecuteActivity(dctx, a.DiscardOutput, videoID).Get(dctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("discard output of cancelled run", "video_id", videoID, "error", err)
+	var f workflow.Future
+	if s.version == workflow.DefaultVersion {
+		f = workflow.ExecuteActivity(dctx, s.a.DiscardOutput, s.videoID)
+	} else {
+		f = workflow.ExecuteActivity(dctx, s.a.DiscardProcessed, activities.VideoInput{VideoID: s.videoID})
+	}
+	if err := f.Get(dctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("discard output of cancelled run", "video_id", s.videoID, "error", err)
 	}
 	setStatus(ctx, "cancelled")
+}
+
+// setStatus mirrors the video's status into a search attribute. It is only
+// for operators' searches, so a failure is logged, not fatal.
+func setStatus(ctx workflow.Context, status string) {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, processing.VideoStatusAttr.ValueSet(status)); err != nil {
+		workflow.GetLogger(ctx).Warn("upsert VideoStatus", "status", status, "error", err)
+	}
 }

@@ -22,6 +22,7 @@ import (
 // works on it. The workflow is cancelled, ffmpeg stops, its temporary files
 // go, and neither the original nor a processed object is left behind.
 func TestDeleteWhileProcessingCancelsIt(t *testing.T) {
+	servers.Get(t)
 	s := startStack(t)
 	ctx := context.Background()
 	input := filepath.Join(t.TempDir(), "long.mp4")
@@ -34,7 +35,7 @@ func TestDeleteWhileProcessingCancelsIt(t *testing.T) {
 
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		v, err := testEnv.DB.VideoByID(ctx, videoID)
+		v, err := testEnv().DB.VideoByID(ctx, videoID)
 		require.NoError(t, err)
 		if v.Status == db.StatusProcessing && v.Progress > 0 {
 			break
@@ -47,7 +48,7 @@ func TestDeleteWhileProcessingCancelsIt(t *testing.T) {
 	require.Equal(t, 200, code, body)
 	assert.Equal(t, "El video ha sido eliminado exitosamente.", body["message"])
 
-	tc, err := client.Dial(client.Options{HostPort: testEnv.Temporal.Address()})
+	tc, err := client.Dial(client.Options{HostPort: testEnv().Temporal.Address()})
 	require.NoError(t, err)
 	defer tc.Close()
 	var status enumspb.WorkflowExecutionStatus
@@ -63,7 +64,7 @@ func TestDeleteWhileProcessingCancelsIt(t *testing.T) {
 	code, _ = s.json(t, "GET", "/api/videos/"+videoID, token, nil)
 	assert.Equal(t, 404, code)
 	for _, key := range []string{storage.UploadedKey(videoID), storage.ProcessedKey(videoID)} {
-		ok, err := testEnv.Store.Exists(ctx, key)
+		ok, err := testEnv().Store.Exists(ctx, key)
 		require.NoError(t, err)
 		assert.False(t, ok, "%s left behind", key)
 	}

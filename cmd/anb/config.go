@@ -49,7 +49,10 @@ type Config struct {
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave
 	// +9 % throughput for nearly twice the latency (README, benchmark).
-	WorkerConcurrency int    `env:"ANB_WORKER_CONCURRENCY" envDefault:"1"`
+	WorkerConcurrency int `env:"ANB_WORKER_CONCURRENCY" envDefault:"1"`
+	// StatusConcurrency is the slots of the short status activities, which
+	// poll their own task queue and take milliseconds each.
+	StatusConcurrency int    `env:"ANB_WORKER_STATUS_SLOTS" envDefault:"64"`
 	FFmpeg            string `env:"ANB_FFMPEG" envDefault:"ffmpeg"`
 	FFprobe           string `env:"ANB_FFPROBE" envDefault:"ffprobe"`
 	FFmpegPreset      string `env:"ANB_FFMPEG_PRESET" envDefault:"veryfast"`

@@ -17,7 +17,7 @@ import (
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/devstack"
-	"github.com/anb-showcase/anb/workflows"
+	"github.com/anb-showcase/anb/processing"
 )
 
 // Ports of the local stack.
@@ -82,7 +82,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	log.Info("starting temporal dev server", "port", devTemporalPort, "ui", devTemporalUI)
 	tmp, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Bin: cfg.TemporalBin, DBFile: filepath.Join(data, "temporal.db"), Port: devTemporalPort, UIPort: devTemporalUI,
-		SearchAttributes: workflows.SearchAttributeTypes(), Log: logFile("temporal"),
+		SearchAttributes: processing.SearchAttributeTypes(), Log: logFile("temporal"),
 	})
 	if err != nil {
 		return err

@@ -38,15 +38,15 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	cfg, err := loadConfig()
 	require.NoError(t, err)
-	cfg.DatabaseURL = testEnv.Postgres.DSN()
-	cfg.TemporalAddress = testEnv.Temporal.Address()
-	cfg.KafkaBrokers = []string{testEnv.Kafka.Addr()}
+	cfg.DatabaseURL = testEnv().Postgres.DSN()
+	cfg.TemporalAddress = testEnv().Temporal.Address()
+	cfg.KafkaBrokers = []string{testEnv().Kafka.Addr()}
 	cfg.KafkaTopic = testenv.Topic
 	cfg.KafkaGroup = "e2e-" + t.Name()
 	cfg.TaskQueue = "e2e-" + t.Name()
-	cfg.S3Endpoint = testEnv.S3Config.Endpoint
-	cfg.S3Bucket = testEnv.S3Config.Bucket
-	cfg.S3AccessKey, cfg.S3SecretKey = testEnv.S3Config.AccessKey, testEnv.S3Config.SecretKey
+	cfg.S3Endpoint = testEnv().S3Config.Endpoint
+	cfg.S3Bucket = testEnv().S3Config.Bucket
+	cfg.S3AccessKey, cfg.S3SecretKey = testEnv().S3Config.AccessKey, testEnv().S3Config.SecretKey
 	cfg.JWTSecret = "e2e-secret-e2e-secret-e2e-secret-e2e-secret"
 	cfg.BcryptCost = 10
 	cfg.TempDir = t.TempDir()
@@ -132,6 +132,7 @@ func (s *stack) upload(t *testing.T, token, title, path string) (int, map[string
 // uploads a 1080p 25 s video, and the pipeline (outbox → Kafka → bridge →
 // Temporal → worker → ffmpeg → S3 → PostgreSQL) publishes it.
 func TestEndToEnd(t *testing.T) {
+	servers.Get(t)
 	s := startStack(t)
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -207,7 +208,7 @@ func TestEndToEnd(t *testing.T) {
 	assert.NotContains(t, detail, "error")
 
 	// The operator finds the completed workflow under the task_id.
-	tc, err := client.Dial(client.Options{HostPort: testEnv.Temporal.Address()})
+	tc, err := client.Dial(client.Options{HostPort: testEnv().Temporal.Address()})
 	require.NoError(t, err)
 	defer tc.Close()
 	desc, err := tc.DescribeWorkflowExecution(ctx, up["task_id"].(string), "")
@@ -226,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	assert.Equal(t, videoID, attrs["VideoId"])
 	assert.Equal(t, "processed", attrs["VideoStatus"])
-	me, err := testEnv.DB.UserByEmail(ctx, "ana.e2e@example.com")
+	me, err := testEnv().DB.UserByEmail(ctx, "ana.e2e@example.com")
 	require.NoError(t, err)
 	assert.Equal(t, me.ID, attrs["OwnerId"])
 
@@ -235,7 +236,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// The outbox is drained.
-	pending, err := testEnv.DB.PendingCount(ctx)
+	pending, err := testEnv().DB.PendingCount(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, pending)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -22,6 +23,7 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/outbox"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/workflows"
@@ -208,15 +210,12 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	d := db.Open(cfg.DatabaseURL)
 	defer d.Close()
 	tempDir := cfg.tempDir()
+	transcoder, err := media.NewTranscoder(media.Options{FFmpeg: cfg.FFmpeg, Preset: cfg.FFmpegPreset, CRF: cfg.FFmpegCRF})
+	if err != nil {
+		return err
+	}
 	acts := &activities.Activities{
-		DB:    d,
-		Store: cfg.store(),
-		Transcoder: media.NewTranscoder(media.Options{
-			FFmpeg: cfg.FFmpeg, Preset: cfg.FFmpegPreset, CRF: cfg.FFmpegCRF,
-		}),
-		FFprobe: cfg.FFprobe,
-		TempDir: tempDir,
-		Log:     log,
+		DB: d, Store: cfg.store(), Transcoder: transcoder, FFprobe: cfg.FFprobe, TempDir: tempDir, Log: log,
 	}
 	// Working files of a worker that was killed are not cleaned by it.
 	if n, err := activities.SweepOrphans(tempDir); err != nil {
@@ -224,16 +223,56 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	} else if n > 0 {
 		log.Info("removed working files of a crashed worker", "dirs", n)
 	}
-	w := worker.New(tc, cfg.TaskQueue, worker.Options{
-		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
+	return runWorkers(ctx, log, tc, cfg, acts)
+}
+
+// runWorkers polls two task queues: the workflow queue with the short status
+// activities on many slots, and the transcode queue with
+// ANB_WORKER_CONCURRENCY slots, so a status update never waits behind a
+// transcode. A fatal error of either (the namespace is gone, the server
+// refuses the worker) stops both and is returned, so the process exits
+// non-zero and its supervisor restarts it.
+func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Config, acts *activities.Activities) error {
+	flows := worker.New(tc, cfg.TaskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.StatusConcurrency,
 	})
-	w.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: workflows.VideoProcessingName})
-	w.RegisterActivity(acts)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start worker: %w", err)
+	flows.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: processing.WorkflowName})
+	// All activities, for workflows recorded before the transcode queue
+	// existed, which still schedule their transcode here.
+	flows.RegisterActivity(acts)
+
+	transcodeQueue := processing.TranscodeTaskQueue(cfg.TaskQueue)
+	transcodes := worker.New(tc, transcodeQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
+		DisableWorkflowWorker:              true,
+	})
+	transcodes.RegisterActivityWithOptions(acts.Transcode, activity.RegisterOptions{Name: "Transcode"})
+
+	g, gctx := errgroup.WithContext(ctx)
+	for name, w := range map[string]worker.Worker{cfg.TaskQueue: flows, transcodeQueue: transcodes} {
+		g.Go(func() error {
+			if err := w.Run(doneChan(gctx)); err != nil {
+				return fmt.Errorf("worker on task queue %s: %w", name, err)
+			}
+			// A worker interrupted because its sibling failed returns nil.
+			return gctx.Err()
+		})
 	}
-	log.Info("worker polling", "task_queue", cfg.TaskQueue, "concurrency", cfg.WorkerConcurrency)
-	<-ctx.Done()
-	w.Stop()
-	return nil
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "transcode_queue", transcodeQueue,
+		"transcodes", cfg.WorkerConcurrency, "status_slots", cfg.StatusConcurrency)
+	err := g.Wait()
+	if ctx.Err() != nil {
+		return nil // asked to stop
+	}
+	return err
+}
+
+// doneChan adapts a context to the interrupt channel worker.Run takes.
+func doneChan(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch
 }

@@ -9,12 +9,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
+	"testing"
 	"time"
 
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/devstack"
+	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
-	"github.com/anb-showcase/anb/workflows"
 )
 
 // Topic is the task topic created on the test broker.
@@ -92,7 +94,7 @@ func Start(ctx context.Context, need Need) (env *Env, err error) {
 		}
 		env.Temporal, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{
 			Bin: os.Getenv("ANB_TEMPORAL_BIN"), Port: port, Log: logTo("temporal"),
-			SearchAttributes: workflows.SearchAttributeTypes(),
+			SearchAttributes: processing.SearchAttributeTypes(),
 		})
 		if err != nil {
 			return env, err
@@ -124,7 +126,7 @@ func Start(ctx context.Context, need Need) (env *Env, err error) {
 			return env, err
 		}
 		env.closers = append(env.closers, func() { _ = env.S3.Stop() })
-		env.S3Config = storage.Config{Endpoint: env.S3.Endpoint(), Region: "us-east-1", Bucket: "anb-test", AccessKey: access, SecretKey: secret}
+		env.S3Config = storage.Config{Endpoint: env.S3.Endpoint(), Region: "us-east-1", Bucket: "anb-test", AccessKey: access, SecretKey: secret, PresignTTL: time.Hour}
 		env.Store = storage.New(env.S3Config)
 		if err := env.Store.EnsureBucket(ctx); err != nil {
 			return env, err
@@ -142,16 +144,48 @@ func (e *Env) Close() {
 	os.RemoveAll(e.Dir)
 }
 
-// Main runs a package's tests against one Env and exits with their code.
-// It is meant to be called from TestMain.
-func Main(m interface{ Run() int }, need Need, set func(*Env)) {
-	env, err := Start(context.Background(), need)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testenv:", err)
-		os.Exit(1)
+// Servers starts a package's servers on first use, once, and stops them
+// after the package's tests. Tests that need them call Get; under -short
+// those tests skip, so unit tests run without any server.
+type Servers struct {
+	need Need
+	once sync.Once
+	env  *Env
+	err  error
+}
+
+// New describes the servers a package's tests may ask for.
+func New(need Need) *Servers { return &Servers{need: need} }
+
+// Get returns the running servers, starting them on the first call. Under
+// -short it skips tb instead.
+func (s *Servers) Get(tb testing.TB) *Env {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs real servers (PostgreSQL, Temporal, Kafka or S3): skipped under -short")
 	}
-	set(env)
+	s.once.Do(func() { s.env, s.err = Start(context.Background(), s.need) })
+	if s.err != nil {
+		tb.Fatalf("testenv: %v", s.err)
+	}
+	return s.env
+}
+
+// Env returns the servers a test asked for with Get earlier. It panics when
+// none were started: the test uses servers without saying so.
+func (s *Servers) Env() *Env {
+	if s.env == nil {
+		panic("testenv: servers used without Get(t) in the test")
+	}
+	return s.env
+}
+
+// Main runs a package's tests and stops the servers if any started. It is
+// meant to be called from TestMain.
+func (s *Servers) Main(m interface{ Run() int }) {
 	code := m.Run()
-	env.Close()
+	if s.env != nil {
+		s.env.Close()
+	}
 	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-package workflows
+package processing
 
 import "go.temporal.io/sdk/temporal"
 
