@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -166,6 +170,83 @@ func TestFaultsDuringTranscode(t *testing.T) {
 			assertProcessedOnce(t, ids)
 		})
 	}
+}
+
+// TestFrozenFFmpeg stops the running ffmpeg with SIGSTOP, as a hung
+// process would behave. With the worker's single transcode slot held by
+// the frozen attempt, the stall watchdog must kill it so the retry can run:
+// the video still ends processed well within 3 minutes.
+func TestFrozenFFmpeg(t *testing.T) {
+	_, ids := uploadBatch(t, 1)
+	waitTranscoding(t, ids)
+	start := time.Now()
+	pids := childProcesses(t, sys.worker.Pid(), "ffmpeg")
+	require.NotEmpty(t, pids, "no ffmpeg under the worker")
+	for _, pid := range pids {
+		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	}
+	assertProcessedOnce(t, ids)
+	took := time.Since(start)
+	t.Logf("processed %s after ffmpeg was frozen", took.Round(time.Second))
+	assert.Less(t, took, 3*time.Minute)
+	for _, pid := range pids {
+		assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "frozen ffmpeg %d still exists", pid)
+	}
+}
+
+// TestPoisonInputFailsFast: a file that passes the upload check (an MP4
+// with a 1080p video track of 21 s) but whose stream is a codec phones do
+// not record (Motion JPEG) ends failed at once with a reason the player
+// understands, after one attempt, without holding the worker.
+func TestPoisonInputFailsFast(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mjpeg.mp4")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+		"-i", "testsrc2=size=1920x1080:rate=2:duration=21", "-c:v", "mjpeg", "-q:v", "8", "-f", "mp4", "-y", path).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	token := sys.player(t, "poison-"+uuid.NewString()[:8]+"@example.com")
+	id := sys.uploadFile(t, token, "Motion JPEG", path)
+	start := time.Now()
+	var v *db.Video
+	waitUntil(t, "the poison video failed", 2*time.Minute, func() bool {
+		v, err = sys.db.VideoByID(context.Background(), id)
+		require.NoError(t, err)
+		require.NotEqual(t, db.StatusProcessed, v.Status)
+		return v.Status == db.StatusFailed
+	})
+	t.Logf("failed %s after upload: %s", time.Since(start).Round(time.Second), *v.Error)
+	assert.Contains(t, *v.Error, `"mjpeg"`)
+	desc, err := sys.tc.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(id), "")
+	require.NoError(t, err)
+	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, desc.GetWorkflowExecutionInfo().GetStatus())
+	assert.Empty(t, desc.GetPendingActivities(), "no transcode left to retry")
+}
+
+// childProcesses lists the pids of ppid's children named comm.
+func childProcesses(t *testing.T, ppid int, comm string) []int {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	require.NoError(t, err)
+	var pids []int
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid ...
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if s[open+1:end] != comm || len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(s[:open])); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 func TestBridgeKilledMidBatch(t *testing.T) {

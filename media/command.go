@@ -75,8 +75,10 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err 
 		"preset":   o.Preset,
 		"crf":      itoa(o.CRF),
 		"movflags": "+faststart",
+		"threads":  itoa(o.Threads),
 		"f":        "mp4",
-	}).GlobalArgs("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1", "-y")
+	}).GlobalArgs("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1",
+		"-filter_complex_threads", itoa(o.Threads), "-y")
 	return out.GetArgs(), nil
 }
 

@@ -1,11 +1,13 @@
 package media
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -26,10 +28,23 @@ func TestTranscoderRequiresEncoderSettings(t *testing.T) {
 		{FFmpeg: "ffmpeg", CRF: 23},
 		{FFmpeg: "ffmpeg", Preset: "veryfast"},
 		{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 52},
+		{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, StallTimeout: time.Minute, TimePerSecond: time.Second},
+		{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2, TimePerSecond: time.Second},
+		{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute},
 	} {
 		_, err := NewTranscoder(opts)
 		assert.Error(t, err, "%+v", opts)
 	}
+}
+
+func countArg(args []string, arg string) int {
+	n := 0
+	for _, a := range args {
+		if a == arg {
+			n++
+		}
+	}
+	return n
 }
 
 // argAfter returns the argument that follows flag, or "".
@@ -42,14 +57,17 @@ func argAfter(args []string, flag string) string {
 }
 
 func TestArgsComposeOnePass(t *testing.T) {
-	tr := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "faster", CRF: 24})
+	tr := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "faster", CRF: 24, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second})
 	args, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
 	require.NoError(t, err)
 
 	// One filtergraph, one mapped video stream, no audio.
 	graph := argAfter(args, "-filter_complex")
 	require.NotEmpty(t, graph)
-	assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "-filter_complex"))
+	assert.Equal(t, 1, countArg(args, "-filter_complex"))
+	// Threads are bounded for the encoder and the filtergraph.
+	assert.Equal(t, "2", argAfter(args, "-threads"))
+	assert.Equal(t, "2", argAfter(args, "-filter_complex_threads"))
 	assert.Equal(t, 1, strings.Count(strings.Join(args, " "), "-map "))
 	assert.Contains(t, args, "-an")
 	assert.Equal(t, "/out/processed.mp4", args[slices.Index(args, "/out/processed.mp4")])
@@ -87,7 +105,7 @@ func TestArgsComposeOnePass(t *testing.T) {
 }
 
 func TestArgsFollowOptions(t *testing.T) {
-	args, err := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
+	args, err := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second, MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
 	require.NoError(t, err)
 	all := strings.Join(args, " ")
 	assert.Contains(t, all, "-t 12.500 -i in.mp4")
@@ -111,7 +129,7 @@ for a in "$@"; do case "$a" in *.png) test -s "$a" || exit 3;; esac; done
 printf 'out_time_us=7000000\nprogress=continue\nout_time_us=35000000\nprogress=end\n'
 `
 	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
-	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23})
+	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second})
 	var got []float64
 	err := tr.Run(t.Context(), &Info{Duration: 60}, "in.mp4", filepath.Join(dir, "out.mp4"), func(f float64) { got = append(got, f) })
 	require.NoError(t, err)
@@ -122,4 +140,63 @@ printf 'out_time_us=7000000\nprogress=continue\nout_time_us=35000000\nprogress=e
 	leftovers, err := filepath.Glob(filepath.Join(dir, "*.png"))
 	require.NoError(t, err)
 	assert.Empty(t, leftovers, "logo file removed")
+}
+
+// fakeFFmpeg writes a shell script standing in for ffmpeg.
+func fakeFFmpeg(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ffmpeg")
+	require.NoError(t, os.WriteFile(path, []byte("#!/bin/sh\n"+body), 0o755))
+	return path
+}
+
+// TestRunKillsStalledFFmpeg: an ffmpeg whose output stops advancing (frozen,
+// or stopped with SIGSTOP) is killed after the stall timeout, and the error
+// is a retryable stall, not a bad input.
+func TestRunKillsStalledFFmpeg(t *testing.T) {
+	// Progress that repeats the same time does not count as progress.
+	fake := fakeFFmpeg(t, `printf 'out_time_us=1000000\nprogress=continue\n'
+while true; do printf 'out_time_us=1000000\nprogress=continue\n'; sleep 0.1; done
+`)
+	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: 700 * time.Millisecond, TimePerSecond: time.Minute})
+	start := time.Now()
+	err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+	require.ErrorIs(t, err, ErrStalled)
+	assert.NotErrorIs(t, err, ErrUndecodable)
+	assert.Less(t, time.Since(start), 10*time.Second)
+}
+
+// TestRunStopsAtTimeBudget: a render that keeps progressing but too slowly
+// is stopped at its budget (output seconds times TimePerSecond).
+func TestRunStopsAtTimeBudget(t *testing.T) {
+	fake := fakeFFmpeg(t, `i=0
+while true; do i=$((i+1000)); printf 'out_time_us=%d\nprogress=continue\n' $i; sleep 0.05; done
+`)
+	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: 200 * time.Millisecond, TimePerSecond: 20 * time.Millisecond})
+	in := &Info{Duration: 30}
+	assert.Equal(t, 700*time.Millisecond, tr.Budget(in), "35 s of output at 20 ms each")
+	err := tr.Run(t.Context(), in, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+	require.ErrorIs(t, err, ErrOverBudget)
+}
+
+// TestRunClassifiesBySignal: ffmpeg crashing on a file blames the input; a
+// SIGKILL (the OOM killer) or a plain failure does not.
+func TestRunClassifiesBySignal(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		input      bool
+	}{
+		{"segfault", "kill -SEGV $$\n", true},
+		{"abort", "kill -ABRT $$\n", true},
+		{"oom killed", "kill -KILL $$\n", false},
+		{"disk full", "echo 'No space left on device' >&2; exit 1\n", false},
+		{"invalid data", "echo 'in.mp4: Invalid data found when processing input' >&2; exit 1\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := mustTranscoder(t, Options{FFmpeg: fakeFFmpeg(t, tc.body), Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: time.Minute, TimePerSecond: time.Minute})
+			err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+			require.Error(t, err)
+			assert.Equal(t, tc.input, errors.Is(err, ErrUndecodable), "%v", err)
+		})
+	}
 }

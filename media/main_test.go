@@ -28,8 +28,9 @@ type onceFile struct {
 
 var testInputs *inputs
 
-// encoder is the production encoder configuration (ANB_FFMPEG_PRESET,
-// ANB_FFMPEG_CRF) with opts' format fields.
+// encoder is the production encoder configuration (the defaults of
+// ANB_FFMPEG_PRESET, ANB_FFMPEG_CRF, ANB_FFMPEG_THREADS and the transcode
+// timeouts) for the fields opts leaves unset.
 func encoder(t testing.TB, opts media.Options) *media.Transcoder {
 	t.Helper()
 	if opts.FFmpeg == "" {
@@ -40,6 +41,15 @@ func encoder(t testing.TB, opts media.Options) *media.Transcoder {
 	}
 	if opts.CRF == 0 {
 		opts.CRF = 23
+	}
+	if opts.Threads == 0 {
+		opts.Threads = 2
+	}
+	if opts.StallTimeout == 0 {
+		opts.StallTimeout = time.Minute
+	}
+	if opts.TimePerSecond == 0 {
+		opts.TimePerSecond = 10 * time.Second
 	}
 	tr, err := media.NewTranscoder(opts)
 	if err != nil {

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // BumpersSeconds is the length the intro and outro bumpers add together.
@@ -24,6 +26,14 @@ type Options struct {
 	FFmpeg string // binary
 	Preset string // x264 preset
 	CRF    int    // x264 constant rate factor, 1-51
+	// Threads bounds ffmpeg's encoder and filter threads.
+	Threads int
+	// StallTimeout: ffmpeg is killed when its output stops advancing for
+	// this long (a frozen or stopped process), freeing the worker's slot.
+	StallTimeout time.Duration
+	// TimePerSecond is the wall-clock budget per second of output; an
+	// input that takes longer is stopped.
+	TimePerSecond time.Duration
 	// MaxSeconds of the input that are kept; 0 means the contract's 30 s.
 	MaxSeconds float64
 	// Width, Height and FPS of the output; 0 means 1280x720 at 30 fps.
@@ -53,6 +63,9 @@ func NewTranscoder(opts Options) (*Transcoder, error) {
 	if opts.CRF < 1 || opts.CRF > 51 {
 		return nil, fmt.Errorf("transcoder: x264 CRF %d is outside 1-51", opts.CRF)
 	}
+	if opts.Threads < 1 || opts.StallTimeout <= 0 || opts.TimePerSecond <= 0 {
+		return nil, errors.New("transcoder: threads, stall timeout and time budget per second are required")
+	}
 	if opts.MaxSeconds <= 0 {
 		opts.MaxSeconds = contractSeconds
 	}
@@ -70,9 +83,24 @@ func (t *Transcoder) OutputDuration(in *Info) float64 {
 	return min(in.Duration, t.opts.MaxSeconds) + BumpersSeconds
 }
 
+// ErrStalled: ffmpeg's output stopped advancing and it was killed. Worth a
+// retry: the process, not the input, froze.
+var ErrStalled = errors.New("ffmpeg made no progress")
+
+// ErrOverBudget: the render took longer than its wall-clock budget.
+var ErrOverBudget = errors.New("ffmpeg exceeded its time budget")
+
+// Budget is the longest a render of in may take.
+func (t *Transcoder) Budget(in *Info) time.Duration {
+	return max(t.opts.StallTimeout, time.Duration(t.OutputDuration(in)*float64(t.opts.TimePerSecond)))
+}
+
 // Run renders in to out with one ffmpeg pass. progress, if not nil, gets
-// the fraction (0-1) done. Cancelling ctx kills ffmpeg.
+// the fraction (0-1) done. Cancelling ctx kills ffmpeg; so do a stall
+// (ErrStalled) and the time budget (ErrOverBudget).
 func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, progress func(float64)) error {
+	runCtx, cancel := context.WithTimeoutCause(ctx, t.Budget(in), ErrOverBudget)
+	defer cancel()
 	logo, err := WriteLogo(filepath.Dir(outPath))
 	if err != nil {
 		return err
@@ -82,7 +110,7 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, t.opts.FFmpeg, args...)
+	cmd := exec.CommandContext(runCtx, t.opts.FFmpeg, args...)
 	// ffmpeg must not outlive a worker that crashes: the retry runs elsewhere.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
@@ -95,23 +123,61 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 		return fmt.Errorf("start ffmpeg: %w", err)
 	}
 	total := t.OutputDuration(in)
+	// A stopped ffmpeg writes nothing: the watchdog fires when the output
+	// time has not advanced for StallTimeout. SIGKILL ends even a SIGSTOPped
+	// process.
+	var stalled atomic.Bool
+	watchdog := time.AfterFunc(t.opts.StallTimeout, func() {
+		stalled.Store(true)
+		_ = cmd.Process.Kill()
+	})
+	defer watchdog.Stop()
+	last := -1.0
 	// Read to EOF before Wait, which closes the pipe.
 	readProgress(stdout, func(seconds float64) {
+		if seconds > last {
+			last = seconds
+			watchdog.Reset(t.opts.StallTimeout)
+		}
 		if progress != nil && total > 0 {
 			progress(min(1, seconds/total))
 		}
 	})
-	if err := cmd.Wait(); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("ffmpeg stopped: %w", ctx.Err())
-		}
-		msg := stderr.String()
-		if decodeFailure(msg) {
-			return fmt.Errorf("%w: ffmpeg: %v: %s", ErrUndecodable, err, tail([]byte(msg), 300))
-		}
-		return fmt.Errorf("ffmpeg: %w: %s", err, msg)
+	err = cmd.Wait()
+	watchdog.Stop()
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("ffmpeg stopped: %w", ctx.Err())
+	case stalled.Load():
+		return fmt.Errorf("%w for %s; killed", ErrStalled, t.opts.StallTimeout)
+	case runCtx.Err() != nil:
+		return fmt.Errorf("%w of %s", ErrOverBudget, t.Budget(in))
 	}
-	return nil
+	msg := stderr.String()
+	if inputFault(err, msg) {
+		return fmt.Errorf("%w: ffmpeg: %v: %s", ErrUndecodable, err, tail([]byte(msg), 300))
+	}
+	return fmt.Errorf("ffmpeg: %w: %s", err, msg)
+}
+
+// inputFault reports whether an ffmpeg failure is the input's fault, from
+// how the process ended and what it said. A crash (SIGSEGV, SIGABRT, SIGFPE,
+// SIGBUS, SIGILL) on a given file repeats on every retry; SIGKILL is the
+// OOM killer or an operator and is worth a retry, like a full disk.
+func inputFault(err error, stderr string) bool {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			switch ws.Signal() {
+			case syscall.SIGSEGV, syscall.SIGABRT, syscall.SIGFPE, syscall.SIGBUS, syscall.SIGILL:
+				return true
+			}
+			return false
+		}
+	}
+	return decodeFailure(stderr)
 }
 
 // decodeFailure reports whether ffmpeg's stderr blames the input. Anything
@@ -122,6 +188,10 @@ func decodeFailure(stderr string) bool {
 		"moov atom not found",
 		"Decoding error rate",
 		"Error while decoding stream",
+		"Invalid NAL unit size",
+		"Could not find codec parameters",
+		"Decoder (codec",
+		"No decoder for",
 	} {
 		if strings.Contains(stderr, s) {
 			return true
