@@ -29,22 +29,41 @@ type Reader interface {
 	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
+// Writer publishes to the dead-letter topic; a *kafka.Writer with its Topic
+// set satisfies it.
+type Writer interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
 // Bridge consumes tasks and starts one workflow per video.
 type Bridge struct {
 	Reader    Reader
 	Temporal  Starter
 	TaskQueue string
-	Log       *slog.Logger
-	// Skipped counts messages that could not be parsed.
-	OnSkipped func()
+	// RetryFor bounds how long each video's transient failures are retried.
+	RetryFor time.Duration
+	// DeadLetter receives the messages that can never start a workflow.
+	DeadLetter Writer
+	Log        *slog.Logger
 	// OnStarted is called after a workflow start was accepted.
 	OnStarted func(videoID string)
+	// OnDeadLettered is called after a message was written to DeadLetter.
+	OnDeadLettered func(reason string)
 }
 
+// Retry delays of workflow starts and dead-letter writes.
+const (
+	firstRetryDelay = 200 * time.Millisecond
+	maxRetryDelay   = 10 * time.Second
+)
+
 // Run consumes until ctx ends. A message is committed only after its
-// workflow start succeeded, so a crash redelivers it and the idempotent
-// start makes the redelivery harmless.
+// workflow start succeeded or it was dead-lettered, so a crash redelivers
+// it and the idempotent start makes the redelivery harmless.
 func (b *Bridge) Run(ctx context.Context) error {
+	if b.DeadLetter == nil {
+		return errors.New("bridge: no dead-letter writer")
+	}
 	for {
 		msg, err := b.Reader.FetchMessage(ctx)
 		if err != nil {
@@ -68,32 +87,44 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 }
 
+// handle returns nil once msg may be committed: its workflow started, or
+// it was dead-lettered because it never will.
 func (b *Bridge) handle(ctx context.Context, msg kafka.Message) error {
 	task, err := ParseTask(msg.Value)
 	if err != nil {
-		// A poison message must not block the partition: log, count, skip.
-		b.Log.Error("skipping unreadable task", "partition", msg.Partition, "offset", msg.Offset, "err", err)
-		if b.OnSkipped != nil {
-			b.OnSkipped()
-		}
-		return nil
+		return b.deadLetter(ctx, msg, ReasonUnreadable, err)
 	}
-	delay := 200 * time.Millisecond
+	refused, err := b.startRetrying(ctx, task)
+	if err != nil {
+		return err
+	}
+	if refused != nil {
+		return b.deadLetter(ctx, msg, ReasonRefused, refused)
+	}
+	if b.OnStarted != nil {
+		b.OnStarted(task.VideoID)
+	}
+	return nil
+}
+
+// startRetrying starts task's workflow, retrying transient failures with
+// backoff until ctx ends. It returns the error of a start that Temporal
+// refused for good, which no retry would change.
+func (b *Bridge) startRetrying(ctx context.Context, task processing.Task) (refused, err error) {
+	delay := firstRetryDelay
 	for {
 		err := b.start(ctx, task)
 		if err == nil {
-			if b.OnStarted != nil {
-				b.OnStarted(task.VideoID)
-			}
-			return nil
+			return nil, nil
+		}
+		if permanent(err) {
+			return err, nil
 		}
 		b.Log.Warn("start workflow failed, retrying", "video_id", task.VideoID, "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(delay):
+		if err := sleep(ctx, delay); err != nil {
+			return nil, err
 		}
-		delay = min(delay*2, 10*time.Second)
+		delay = min(delay*2, maxRetryDelay)
 	}
 }
 
@@ -108,7 +139,7 @@ func (b *Bridge) start(ctx context.Context, task processing.Task) error {
 		TypedSearchAttributes:    processing.StartAttributes(task),
 	}
 	run, err := b.Temporal.ExecuteWorkflow(ctx, opts, processing.WorkflowName,
-		processing.Input{VideoID: task.VideoID})
+		processing.Input{VideoID: task.VideoID, RetryFor: b.RetryFor})
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -121,6 +152,18 @@ func (b *Bridge) start(ctx context.Context, task processing.Task) error {
 	}
 	b.Log.Info("workflow started", "video_id", task.VideoID, "workflow_id", run.GetID(), "run_id", run.GetRunID())
 	return nil
+}
+
+// sleep waits d or until ctx ends, returning ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // ParseTask decodes and checks a task message.

@@ -3,8 +3,10 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -98,26 +100,50 @@ func runUntilDrained(t *testing.T, b *Bridge, r *fakeReader) {
 	require.NoError(t, <-done)
 }
 
-func newBridge(r *fakeReader, s *fakeStarter) (*Bridge, *int) {
-	skipped := 0
+// fakeWriter is the dead-letter topic: it fails with errs in order, then
+// keeps what it is given.
+type fakeWriter struct {
+	errs []error
+	log  *[]string
+	msgs []kafka.Message
+}
+
+func (w *fakeWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	*w.log = append(*w.log, "dlq")
+	if len(w.errs) > 0 {
+		err := w.errs[0]
+		w.errs = w.errs[1:]
+		if err != nil {
+			return err
+		}
+	}
+	w.msgs = append(w.msgs, msgs...)
+	return nil
+}
+
+// newBridge returns a bridge on fakes and its dead-letter topic, and counts
+// dead-lettered messages by reason.
+func newBridge(r *fakeReader, s *fakeStarter) (*Bridge, *fakeWriter, map[string]int) {
+	dead := map[string]int{}
+	w := &fakeWriter{log: s.log}
 	return &Bridge{
-		Reader: r, Temporal: s, TaskQueue: "q",
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnSkipped: func() { skipped++ },
-	}, &skipped
+		Reader: r, Temporal: s, TaskQueue: "q", DeadLetter: w,
+		Log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnDeadLettered: func(reason string) { dead[reason]++ },
+	}, w, dead
 }
 
 func TestStartsThenCommits(t *testing.T) {
 	var calls []string
 	r := &fakeReader{msgs: []kafka.Message{{Offset: 7, Value: []byte(`{"video_id":"` + vid + `","owner_id":"u1"}`)}}, log: &calls, drained: make(chan struct{})}
 	s := &fakeStarter{log: &calls}
-	b, skipped := newBridge(r, s)
+	b, _, dead := newBridge(r, s)
 	runUntilDrained(t, b, r)
 
 	assert.Equal(t, []string{"start", "commit"}, calls, "the offset moves only after the start")
 	assert.Equal(t, []int64{7}, r.committed)
 	assert.Equal(t, []string{processing.WorkflowID(vid)}, s.ids)
-	assert.Zero(t, *skipped)
+	assert.Empty(t, dead)
 	o := s.opts[0]
 	assert.Equal(t, "q", o.TaskQueue)
 	assert.Equal(t, enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING, o.WorkflowIDConflictPolicy)
@@ -131,7 +157,7 @@ func TestRetriesStartUntilItSucceeds(t *testing.T) {
 	var calls []string
 	r := &fakeReader{msgs: []kafka.Message{{Offset: 1, Value: []byte(`{"video_id":"` + vid + `"}`)}}, log: &calls, drained: make(chan struct{})}
 	s := &fakeStarter{log: &calls, errs: []error{errors.New("unavailable"), errors.New("unavailable")}}
-	b, _ := newBridge(r, s)
+	b, _, _ := newBridge(r, s)
 	runUntilDrained(t, b, r)
 	assert.Equal(t, []string{"start", "start", "start", "commit"}, calls)
 }
@@ -140,12 +166,12 @@ func TestCompletedWorkflowIsNotAnError(t *testing.T) {
 	var calls []string
 	r := &fakeReader{msgs: []kafka.Message{{Offset: 3, Value: []byte(`{"video_id":"` + vid + `"}`)}}, log: &calls, drained: make(chan struct{})}
 	s := &fakeStarter{log: &calls, errs: []error{serviceerror.NewWorkflowExecutionAlreadyStarted("done", "", "")}}
-	b, _ := newBridge(r, s)
+	b, _, _ := newBridge(r, s)
 	runUntilDrained(t, b, r)
 	assert.Equal(t, []string{"start", "commit"}, calls)
 }
 
-func TestPoisonMessagesAreSkippedNotBlocking(t *testing.T) {
+func TestUnreadableMessagesAreDeadLetteredNotBlocking(t *testing.T) {
 	var calls []string
 	r := &fakeReader{msgs: []kafka.Message{
 		{Offset: 1, Value: []byte(`not json`)},
@@ -154,11 +180,125 @@ func TestPoisonMessagesAreSkippedNotBlocking(t *testing.T) {
 		{Offset: 4, Value: []byte(`{"video_id":"` + vid + `"}`)},
 	}, log: &calls, drained: make(chan struct{})}
 	s := &fakeStarter{log: &calls}
-	b, skipped := newBridge(r, s)
+	b, w, dead := newBridge(r, s)
 	runUntilDrained(t, b, r)
-	assert.Equal(t, 3, *skipped)
-	assert.Equal(t, []int64{1, 2, 3, 4}, r.committed, "poison messages are committed past")
+	assert.Equal(t, map[string]int{ReasonUnreadable: 3}, dead)
+	assert.Equal(t, []int64{1, 2, 3, 4}, r.committed, "unreadable messages are committed past")
+	assert.Equal(t, []string{"dlq", "commit", "dlq", "commit", "dlq", "commit", "start", "commit"}, calls)
 	assert.Equal(t, []string{processing.WorkflowID(vid)}, s.ids)
+	require.Len(t, w.msgs, 3)
+	assert.Equal(t, "not json", string(w.msgs[0].Value))
+	assert.Equal(t, ReasonUnreadable, header(w.msgs[0], ReasonHeader))
+	assert.Contains(t, header(w.msgs[0], ErrorHeader), "decode task")
+	assert.Equal(t, "3", header(w.msgs[2], OffsetHeader))
+}
+
+func TestRefusedStartIsDeadLetteredThenNextMessageHandled(t *testing.T) {
+	const other = "1a2b3c4d-1b1a-4c4b-9a9a-8d8d7c7c6b6b"
+	var calls []string
+	refused := kafka.Message{
+		Topic: "video_tasks", Partition: 2, Offset: 5, Key: []byte(vid),
+		Value:   []byte(`{"video_id":"` + vid + `"}`),
+		Headers: []kafka.Header{{Key: "trace", Value: []byte("t1")}},
+	}
+	r := &fakeReader{msgs: []kafka.Message{refused, {Offset: 6, Value: []byte(`{"video_id":"` + other + `"}`)}},
+		log: &calls, drained: make(chan struct{})}
+	s := &fakeStarter{log: &calls, errs: []error{
+		serviceerror.NewInvalidArgument("Namespace default has no mapping defined for search attribute VideoId"),
+	}}
+	b, w, dead := newBridge(r, s)
+	runUntilDrained(t, b, r)
+
+	assert.Equal(t, []string{"start", "dlq", "commit", "start", "commit"}, calls,
+		"a refused start is not retried; its offset moves once it is dead-lettered")
+	assert.Equal(t, []int64{5, 6}, r.committed)
+	assert.Equal(t, []string{processing.WorkflowID(other)}, s.ids)
+	assert.Equal(t, map[string]int{ReasonRefused: 1}, dead)
+	require.Len(t, w.msgs, 1)
+	m := w.msgs[0]
+	assert.Equal(t, refused.Key, m.Key, "the original key is kept")
+	assert.Equal(t, refused.Value, m.Value, "the original value is kept")
+	assert.Equal(t, "t1", header(m, "trace"), "the original headers are kept")
+	assert.Equal(t, ReasonRefused, header(m, ReasonHeader))
+	assert.Contains(t, header(m, ErrorHeader), "no mapping defined for search attribute VideoId")
+	assert.Equal(t, "video_tasks", header(m, TopicHeader))
+	assert.Equal(t, "2", header(m, PartitionHeader))
+	assert.Equal(t, "5", header(m, OffsetHeader))
+	assert.Empty(t, m.Topic, "the writer sets the dead-letter topic")
+}
+
+func TestTransientStartErrorsAreRetriedNotDeadLettered(t *testing.T) {
+	var calls []string
+	r := &fakeReader{msgs: []kafka.Message{{Offset: 1, Value: []byte(`{"video_id":"` + vid + `"}`)}}, log: &calls, drained: make(chan struct{})}
+	s := &fakeStarter{log: &calls, errs: []error{
+		serviceerror.NewUnavailable("connection refused"),
+		serviceerror.NewDeadlineExceeded("context deadline exceeded"),
+		serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT, "slow down"),
+	}}
+	b, w, dead := newBridge(r, s)
+	runUntilDrained(t, b, r)
+	assert.Equal(t, []string{"start", "start", "start", "start", "commit"}, calls)
+	assert.Empty(t, w.msgs)
+	assert.Empty(t, dead)
+}
+
+func TestFailedDeadLetterWriteIsRetriedBeforeCommit(t *testing.T) {
+	var calls []string
+	r := &fakeReader{msgs: []kafka.Message{{Offset: 9, Value: []byte(`{broken`)}}, log: &calls, drained: make(chan struct{})}
+	s := &fakeStarter{log: &calls}
+	b, w, dead := newBridge(r, s)
+	w.errs = []error{errors.New("leader not available"), errors.New("leader not available")}
+	runUntilDrained(t, b, r)
+	assert.Equal(t, []string{"dlq", "dlq", "dlq", "commit"}, calls, "no commit before the dead-letter write succeeded")
+	assert.Len(t, w.msgs, 1)
+	assert.Equal(t, map[string]int{ReasonUnreadable: 1}, dead)
+}
+
+func TestNoCommitWhenStoppedDuringDeadLetterRetries(t *testing.T) {
+	var calls []string
+	r := &fakeReader{msgs: []kafka.Message{{Offset: 9, Value: []byte(`{broken`)}}, log: &calls, drained: make(chan struct{})}
+	s := &fakeStarter{log: &calls}
+	b, w, _ := newBridge(r, s)
+	w.errs = []error{errors.New("down"), errors.New("down"), errors.New("down"), errors.New("down")}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	require.NoError(t, b.Run(ctx))
+	assert.Empty(t, r.committed)
+}
+
+func TestPermanentErrors(t *testing.T) {
+	for _, err := range []error{
+		serviceerror.NewInvalidArgument("bad search attribute"),
+		serviceerror.NewFailedPrecondition("no"),
+		serviceerror.NewPermissionDenied("no", ""),
+		serviceerror.NewNamespaceNotFound("missing"),
+		serviceerror.NewNamespaceInvalidState("ns", enumspb.NAMESPACE_STATE_DELETED, nil),
+		fmt.Errorf("execute workflow: %w", serviceerror.NewInvalidArgument("wrapped")),
+	} {
+		assert.True(t, permanent(err), "%T %v", err, err)
+	}
+	for _, err := range []error{
+		serviceerror.NewUnavailable("down"),
+		serviceerror.NewDeadlineExceeded("slow"),
+		serviceerror.NewResourceExhausted(enumspb.RESOURCE_EXHAUSTED_CAUSE_RPS_LIMIT, "busy"),
+		serviceerror.NewNamespaceNotActive("ns", "a", "b"),
+		serviceerror.NewNamespaceUnavailable("ns"),
+		serviceerror.NewInternal("boom"),
+		&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")},
+		context.DeadlineExceeded,
+		errors.New("something else"),
+	} {
+		assert.False(t, permanent(err), "%T %v", err, err)
+	}
+}
+
+func header(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 func TestParseTask(t *testing.T) {

@@ -41,6 +41,17 @@ func StartKafka(opts KafkaOptions) (*Kafka, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start kafka broker: %w", err)
 	}
+	// Seeds are created only in a new data directory: a topic added since
+	// (such as the bridge's dead-letter topic) is created here.
+	for _, t := range opts.Topics {
+		if c.TopicInfo(t) != nil {
+			continue
+		}
+		if err := c.CreateTopic(t, opts.Partitions, nil); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
 	return &Kafka{cluster: c, opts: opts}, nil
 }
 

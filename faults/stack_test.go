@@ -50,6 +50,7 @@ const (
 	s3Access, s3Secret = "faults", "faults-secret"
 	bucket             = "anb-faults"
 	topic              = "video_tasks"
+	dlqTopic           = "video_tasks.dlq"
 )
 
 func newStack(ctx context.Context) (*stack, error) {
@@ -132,7 +133,7 @@ func (s *stack) startTemporal(ctx context.Context) (err error) {
 
 func (s *stack) startBroker(ctx context.Context) (err error) {
 	cmd := exec.Command(filepath.Join(s.bins, "anb-broker"), "--port", strconv.Itoa(s.ports["kafka"]),
-		"--data", filepath.Join(s.dir, "kafka"), "--topics", topic)
+		"--data", filepath.Join(s.dir, "kafka"), "--topics", topic+","+dlqTopic)
 	if s.broker, err = devstack.Start("kafka", cmd, s.logs["kafka"]); err != nil {
 		return err
 	}
@@ -156,6 +157,7 @@ func (s *stack) env() []string {
 		"ANB_TEMPORAL_ADDRESS="+s.tmp.Address(),
 		"ANB_KAFKA_BROKERS="+devstack.Addr(s.ports["kafka"]),
 		"ANB_KAFKA_TOPIC="+topic,
+		"ANB_KAFKA_DLQ_TOPIC="+dlqTopic,
 		"ANB_S3_ENDPOINT="+s.s3.Endpoint(),
 		"ANB_S3_BUCKET="+bucket,
 		"ANB_S3_ACCESS_KEY="+s3Access,
@@ -273,11 +275,17 @@ func (s *stack) player(t *testing.T, email string) string {
 // upload sends the stack's input video and returns the new video's id.
 func (s *stack) upload(t *testing.T, token, title string) string {
 	t.Helper()
+	return s.uploadFile(t, token, title, s.video)
+}
+
+// uploadFile sends the video at path and returns the new video's id.
+func (s *stack) uploadFile(t *testing.T, token, title, path string) string {
+	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	_ = mw.WriteField("title", title)
 	fw, _ := mw.CreateFormFile("video_file", "clip.mp4")
-	data, err := os.ReadFile(s.video)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

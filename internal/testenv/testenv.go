@@ -19,8 +19,12 @@ import (
 	"github.com/anb-showcase/anb/storage"
 )
 
-// Topic is the task topic created on the test broker.
-const Topic = "video_tasks"
+// Topic is the task topic created on the test broker, DLQTopic the bridge's
+// dead-letter topic beside it.
+const (
+	Topic    = "video_tasks"
+	DLQTopic = "video_tasks.dlq"
+)
 
 // Need selects the servers a package uses.
 type Need struct {
@@ -106,7 +110,7 @@ func Start(ctx context.Context, need Need) (env *Env, err error) {
 		if err != nil {
 			return env, err
 		}
-		env.Kafka, err = devstack.StartKafka(devstack.KafkaOptions{Port: port, Topics: []string{Topic}})
+		env.Kafka, err = devstack.StartKafka(devstack.KafkaOptions{Port: port, Topics: []string{Topic, DLQTopic}})
 		if err != nil {
 			return env, err
 		}
