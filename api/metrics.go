@@ -20,6 +20,8 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	uploads  *prometheus.CounterVec
 	votes    prometheus.Counter
+	// rateLimited counts 429 answers by the limit that gave them.
+	rateLimited *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -36,8 +38,11 @@ func newMetrics() *metrics {
 			Name: "anb_uploads_total", Help: "Uploads by result: accepted or the problem code of the rejection.",
 		}, []string{"result"}),
 		votes: prometheus.NewCounter(prometheus.CounterOpts{Name: "anb_votes_total", Help: "Votes recorded."}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "anb_rate_limited_total", Help: "Requests answered 429, by the limit that refused them.",
+		}, []string{"limit"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.uploads, m.votes,
+	m.registry.MustRegister(m.requests, m.latency, m.uploads, m.votes, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -120,7 +120,24 @@ func (s *Server) signup(c *gin.Context) {
 			FieldError{Field: "password2", Message: msgPasswordsDiffer}))
 		return
 	}
+	addr := clientKey(c)
+	if wait, ok := s.throttle.signups.check(addr); !ok {
+		s.tooMany(c, "signups_per_address", wait)
+		return
+	}
+	release, ok := s.throttle.hash.acquire(c.Request.Context())
+	if !ok {
+		s.tooMany(c, "hash_slots", hashRetry)
+		return
+	}
+	// Spent only now: a signup refused for a busy server costs nothing.
+	if wait, ok := s.throttle.signups.take(addr); !ok {
+		release()
+		s.tooMany(c, "signups_per_address", wait)
+		return
+	}
 	hash, err := s.Passwords.Hash(req.Password1)
+	release()
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -178,7 +195,12 @@ func (s *Server) login(c *gin.Context) {
 		writeProblem(c, problem(400, "validation_error", msgValidation, errs...))
 		return
 	}
-	u, err := s.DB.UserByEmail(c.Request.Context(), req.Email)
+	ctx := c.Request.Context()
+	addr := clientKey(c)
+	if s.loginRefused(c, req.Email, addr) {
+		return
+	}
+	u, err := s.DB.UserByEmail(ctx, req.Email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		s.fail(c, err)
 		return
@@ -187,10 +209,22 @@ func (s *Server) login(c *gin.Context) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
+	release, ok := s.throttle.hash.acquire(ctx)
+	if !ok {
+		s.tooMany(c, "hash_slots", hashRetry)
+		return
+	}
+	defer release()
+	failures, refused := s.countLoginAttempt(c, req.Email, addr)
+	if refused {
+		return
+	}
 	if !s.Passwords.Check(hash, req.Password) {
+		s.loginFailed(addr, failures)
 		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
 		return
 	}
+	s.loginSucceeded(ctx, req.Email)
 	token, ttl, err := s.Tokens.Issue(u.ID)
 	if err != nil {
 		s.fail(c, err)
