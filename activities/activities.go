@@ -30,7 +30,9 @@ type Activities struct {
 	DB         *db.DB
 	Store      *storage.Store
 	Transcoder *media.Transcoder
-	FFprobe    string
+	// Limits are checked against the downloaded file before rendering.
+	Limits  media.Limits
+	FFprobe string
 	// TempDir holds the working files of transcodes in flight.
 	TempDir string
 	Log     *slog.Logger
@@ -110,6 +112,13 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 			return nil, invalidVideo(err)
 		}
 		return nil, fmt.Errorf("probe: %w", err)
+	}
+	if err := a.Limits.Check(info); err != nil {
+		var le *media.LimitError
+		if errors.As(err, &le) {
+			return nil, temporal.NewNonRetryableApplicationError(le.Reason, ErrTypeInvalidVideo, err)
+		}
+		return nil, err
 	}
 
 	var lastSaved time.Time

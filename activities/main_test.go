@@ -44,7 +44,8 @@ func transcoder(t testing.TB) *media.Transcoder {
 
 // benchOptions are the default ANB_FFMPEG, ANB_FFMPEG_PRESET and ANB_FFMPEG_CRF
 // with the contract's output format spelled out for the reference commands.
-var benchOptions = media.Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
+var benchOptions = media.Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2,
+	StallTimeout: time.Minute, TimePerSecond: 10 * time.Second, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
 
 // newActivities returns activities on the test servers with their own
 // temporary directory, so tests can check it is left empty.
@@ -54,6 +55,7 @@ func newActivities(t testing.TB) *activities.Activities {
 		DB:         testEnv().DB,
 		Store:      testEnv().Store,
 		Transcoder: transcoder(t),
+		Limits:     media.Limits{MaxLongSide: 4096, MaxShortSide: 2304, MaxFPS: 120, MaxSeconds: 120, Codecs: []string{"h264", "hevc"}},
 		FFprobe:    "ffprobe",
 		TempDir:    t.TempDir(),
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),

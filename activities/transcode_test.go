@@ -204,3 +204,23 @@ func TestTranscodeCancelled(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, exists)
 }
+
+// TestTranscodeBeyondLimitsIsInvalidVideo: a file the upload check let
+// through but whose stream the worker will not render (here: a frame rate
+// above the limit) fails at once, before ffmpeg, with a reason that names
+// what is wrong.
+func TestTranscodeBeyondLimitsIsInvalidVideo(t *testing.T) {
+	servers.Get(t)
+	acts := newActivities(t)
+	acts.Limits.MaxFPS = 24
+	id := newVideo(t, input(t, "short", shortClip))
+	env := quietSuite().NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
+	assert.Equal(t, activities.ErrTypeInvalidVideo, appErr.Type())
+	assert.True(t, appErr.NonRetryable())
+	assert.Contains(t, appErr.Message(), "cuadros por segundo")
+	assertEmptyDir(t, acts.TempDir)
+}

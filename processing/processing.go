@@ -5,6 +5,8 @@
 // without reaching the worker side.
 package processing
 
+import "time"
+
 // WorkflowName is the registered type of the VideoProcessing workflow.
 const WorkflowName = "VideoProcessing"
 
@@ -20,7 +22,14 @@ func TranscodeTaskQueue(taskQueue string) string { return taskQueue + "-transcod
 // Input is the workflow argument.
 type Input struct {
 	VideoID string `json:"video_id"`
+	// RetryFor bounds how long transient failures are retried before the
+	// video is marked failed (ANB_PROCESSING_RETRY_FOR); zero, as in runs
+	// started before the field existed, means DefaultRetryFor.
+	RetryFor time.Duration `json:"retry_for,omitempty"`
 }
+
+// DefaultRetryFor is the bound for runs whose input does not carry one.
+const DefaultRetryFor = 24 * time.Hour
 
 // Result is what a completed run returns.
 type Result struct {
@@ -34,4 +43,6 @@ const (
 	ErrTypeInvalidVideo = "InvalidVideo"
 	// ErrTypeVideoGone: the video was deleted while it waited.
 	ErrTypeVideoGone = "VideoGone"
+	// ErrTypeGaveUp: transient failures lasted past the input's RetryFor.
+	ErrTypeGaveUp = "GaveUp"
 )

@@ -5,6 +5,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -19,6 +20,14 @@ import (
 // every activity takes one input struct. Version DefaultVersion (histories
 // recorded before it) keeps the shared queue and positional arguments.
 const ChangeQueues = "transcode-queue-and-struct-inputs"
+
+// ChangeGiveUp is the change id of a bound on the transcode's retries: past
+// the input's RetryFor the video is marked failed with GaveUpReason. A reset
+// in the Temporal UI to before the transcode still recovers it.
+const ChangeGiveUp = "transcode-retry-bound"
+
+// GaveUpReason is what the player reads when processing gave up.
+const GaveUpReason = "No pudimos procesar el video por un problema de nuestra plataforma. Nuestro equipo fue avisado; puedes subirlo de nuevo más tarde."
 
 // Timeouts of the activities. The transcode heartbeat is short so that a
 // dead worker's job moves to another worker within a minute.
@@ -56,6 +65,13 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 	if s.version >= 1 {
 		transcodeOpts.TaskQueue = processing.TranscodeTaskQueue(workflow.GetInfo(ctx).TaskQueueName)
 	}
+	bounded := workflow.GetVersion(ctx, ChangeGiveUp, workflow.DefaultVersion, 1) >= 1
+	if bounded {
+		transcodeOpts.ScheduleToCloseTimeout = in.RetryFor
+		if in.RetryFor <= 0 {
+			transcodeOpts.ScheduleToCloseTimeout = processing.DefaultRetryFor
+		}
+	}
 	transcodeCtx := workflow.WithActivityOptions(ctx, transcodeOpts)
 
 	if err := s.markProcessing(statusCtx).Get(ctx, nil); err != nil {
@@ -76,6 +92,15 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 			}
 			setStatus(ctx, "failed")
 		}
+		// The retry policy sets no attempt limit, so any other failure that
+		// reaches the workflow means the ScheduleToClose bound passed.
+		if bounded && !isAppError(err, processing.ErrTypeInvalidVideo, processing.ErrTypeVideoGone) {
+			if ferr := s.markFailed(statusCtx, GaveUpReason).Get(ctx, nil); ferr != nil {
+				return nil, ferr
+			}
+			setStatus(ctx, "failed")
+			return nil, temporal.NewNonRetryableApplicationError(GaveUpReason, processing.ErrTypeGaveUp, err)
+		}
 		return nil, err
 	}
 	if err := s.markProcessed(statusCtx, res.ProcessedKey).Get(ctx, nil); err != nil {
@@ -86,6 +111,12 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 	}
 	setStatus(ctx, "processed")
 	return &processing.Result{ProcessedKey: res.ProcessedKey, OutputSeconds: res.OutputSeconds}, nil
+}
+
+// isAppError reports whether err is an application error of one of types.
+func isAppError(err error, types ...string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && slices.Contains(types, appErr.Type())
 }
 
 // steps schedules each activity in the form the run's version recorded.

@@ -99,6 +99,29 @@ func (s *videoSuite) TestLegacyVersionKeepsSharedQueueAndArguments() {
 	s.Equal(testQueue, transcodeQueue)
 }
 
+// TestGivesUpAfterRetryFor: a transcode that keeps failing for a transient
+// reason is retried until the input's RetryFor; then the video is marked
+// failed with a reason, and the run fails with GaveUp for operators.
+func (s *videoSuite) TestGivesUpAfterRetryFor() {
+	s.expectStatuses("processing", "failed")
+	s.env.OnActivity(s.a.StartProcessing, mock.Anything, mock.Anything).Return(nil).Once()
+	attempts := 0
+	s.env.OnActivity(s.a.Transcode, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, _ activities.TranscodeInput) (*activities.TranscodeResult, error) {
+			attempts++
+			return nil, errors.New("s3: 503 slow down")
+		})
+	s.env.OnActivity(s.a.FailVideo, mock.Anything, activities.FailInput{VideoID: vid, Reason: GaveUpReason}).Return(nil).Once()
+	s.env.ExecuteWorkflow(VideoProcessing, processing.Input{VideoID: vid, RetryFor: 10 * time.Minute})
+	s.True(s.env.IsWorkflowCompleted())
+	var appErr *temporal.ApplicationError
+	s.Require().ErrorAs(s.env.GetWorkflowError(), &appErr)
+	s.Equal(processing.ErrTypeGaveUp, appErr.Type(), "%v", s.env.GetWorkflowError())
+	// 1 s doubling to the 1 min cap: about 15 attempts fit in 10 minutes.
+	s.Greater(attempts, 5)
+	s.Less(attempts, 30)
+}
+
 func (s *videoSuite) TestRetriesTransientFailures() {
 	s.expectStatuses("processing", "processed")
 	s.env.OnActivity(s.a.StartProcessing, mock.Anything, activities.VideoInput{VideoID: vid}).Return(errors.New("connection refused")).Twice()
