@@ -92,8 +92,9 @@ func newHarness(t *testing.T) *harness {
 		Tokens:    NewTokens([]byte(testSecret), time.Hour),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, RankingTTL: 2 * time.Second,
-		Rules:   videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		TempDir: t.TempDir(),
+		BodyPace: BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
+		TempDir:  t.TempDir(),
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},

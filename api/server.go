@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sort"
 	"time"
 
@@ -42,13 +43,24 @@ type Server struct {
 	// RankingTTL is how long a computed ranking page is served from memory
 	// (votes on this instance invalidate it at once); 0 means 2 s.
 	RankingTTL time.Duration
+	// BodyPace is the slowest a request body may arrive.
+	BodyPace BodyPace
 	// TempDir receives uploads while they are checked.
 	TempDir string
 	// Ready checks named dependencies for /readyz.
 	Ready map[string]func(context.Context) error
+	// MetricsMux, when set, gets /metrics instead of the public router
+	// (an internal listener), which then answers 404 for it.
+	MetricsMux *http.ServeMux
+	// Limits are the rate limits; a zero limit is off.
+	Limits Limits
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for the per-address limits); from any other peer it is ignored.
+	TrustedProxies []netip.Prefix
 
 	rankings *rankingCache
 	metrics  *metrics
+	throttle *throttle
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
@@ -60,11 +72,13 @@ func (s *Server) Handler() http.Handler { return s.router() }
 func (s *Server) router() *gin.Engine {
 	s.rankings = newRankingCache(s.RankingTTL)
 	s.metrics = newMetrics()
+	s.throttle = newThrottle(s.Limits)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog)
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, drainBody(2*s.MaxUploadBytes, s.BodyPace))
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, problem(404, "not_found", msgNotFound)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem(405, "method_not_allowed", "Método no permitido para este recurso."))
@@ -72,25 +86,29 @@ func (s *Server) router() *gin.Engine {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	if s.MetricsMux != nil {
+		s.MetricsMux.Handle("/metrics", s.metrics.handler())
+	} else {
+		r.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	}
 
 	a := r.Group("/api")
 	a.GET("/openapi.yaml", serveOpenAPI)
 	a.GET("/docs", serveDocs)
 	a.GET("/docs/:file", serveDocsAsset)
 
-	a.POST("/auth/signup", s.signup)
-	a.POST("/auth/login", s.login)
+	a.POST("/auth/signup", private, s.signup)
+	a.POST("/auth/login", private, s.login)
 
-	v := a.Group("/videos", s.requireAuth)
-	v.POST("/upload", s.upload)
+	v := a.Group("/videos", private, s.requireAuth)
+	v.POST("/upload", s.limitUploads, s.upload)
 	v.GET("", s.listVideos)
 	v.GET("/:video_id", s.getVideo)
 	v.DELETE("/:video_id", s.deleteVideo)
 
 	p := a.Group("/public")
 	p.GET("/videos", s.optionalAuth, s.publicVideos)
-	p.POST("/videos/:video_id/vote", s.requireAuth, s.vote)
+	p.POST("/videos/:video_id/vote", s.requireAuth, s.limitVotes, s.vote)
 	p.GET("/rankings", s.publicRankings)
 	return r
 }

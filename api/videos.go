@@ -49,7 +49,14 @@ func (f *uploadForm) cleanup() {
 // processing request in one transaction. A rejected upload leaves nothing
 // behind: nothing is stored before every check passed.
 func (s *Server) upload(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.MaxUploadBytes+multipartSlack)
+	// A declared length over the limit is refused before reading a byte.
+	if c.Request.ContentLength > s.MaxUploadBytes+multipartSlack {
+		s.metrics.upload("file_too_large")
+		writeProblem(c, s.tooLarge())
+		return
+	}
+	body := newPacedBody(c.Writer, c.Request.Body, s.BodyPace)
+	c.Request.Body = http.MaxBytesReader(c.Writer, body, s.MaxUploadBytes+multipartSlack)
 	form := &uploadForm{}
 	defer form.cleanup()
 	if p := s.readUploadForm(c, form); p != nil {
@@ -212,9 +219,13 @@ func (s *Server) spool(part *multipart.Part, form *uploadForm) *Problem {
 		return bodyProblem(err)
 	}
 	if n > s.MaxUploadBytes {
-		return problem(400, "file_too_large", fmt.Sprintf("%s (máximo %d MB).", strings.TrimSuffix(msgTooLarge, "."), s.MaxUploadBytes>>20))
+		return s.tooLarge()
 	}
 	return nil
+}
+
+func (s *Server) tooLarge() *Problem {
+	return problem(400, "file_too_large", fmt.Sprintf("%s (máximo %d MB).", strings.TrimSuffix(msgTooLarge, "."), s.MaxUploadBytes>>20))
 }
 
 // bodyProblem classifies a failure to read the request body.
