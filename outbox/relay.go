@@ -83,10 +83,12 @@ func (r *Relay) publish(ctx context.Context, rows []db.OutboxMessage) error {
 }
 
 // NewKafkaWriter returns a writer tuned for low-latency, acknowledged
-// publishing of small task messages.
-func NewKafkaWriter(brokers []string) *kafka.Writer {
+// publishing of small task messages. transport carries TLS and SASL; nil
+// is kafka-go's plaintext default.
+func NewKafkaWriter(brokers []string, transport kafka.RoundTripper) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:         kafka.TCP(brokers...),
+		Transport:    transport,
 		Balancer:     &kafka.Hash{}, // one video's messages stay in order
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: 5 * time.Millisecond,

@@ -50,7 +50,7 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 	port, err := devstack.FreePort()
 	require.NoError(t, err)
 	addr := devstack.Addr(port)
-	w := NewKafkaWriter([]string{addr})
+	w := NewKafkaWriter([]string{addr}, nil)
 	defer w.Close()
 	relay := NewRelay(testEnv().DB, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	relay.Interval = 100 * time.Millisecond

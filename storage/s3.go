@@ -8,16 +8,19 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 )
 
-// Config locates the bucket.
+// Config locates the bucket. Without AccessKey the store signs with the
+// AWS default chain (environment, shared config, container or instance role).
 type Config struct {
 	Endpoint  string // empty for AWS itself
 	Region    string
@@ -58,9 +61,33 @@ func New(cfg Config) *Store {
 	}
 	if cfg.AccessKey != "" {
 		opts.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")
+	} else {
+		opts.Credentials = &defaultChain{}
 	}
 	client := s3.New(opts)
 	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: cfg.PresignTTL}
+}
+
+// defaultChain is the AWS default credential chain, loaded on first use so
+// that New does no I/O; a failed load is tried again on the next request.
+type defaultChain struct {
+	mu       sync.Mutex
+	provider aws.CredentialsProvider
+}
+
+func (d *defaultChain) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	d.mu.Lock()
+	if d.provider == nil {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			d.mu.Unlock()
+			return aws.Credentials{}, fmt.Errorf("aws default credentials: %w", err)
+		}
+		d.provider = cfg.Credentials
+	}
+	p := d.provider
+	d.mu.Unlock()
+	return p.Retrieve(ctx)
 }
 
 // EnsureBucket creates the bucket if it does not exist yet.

@@ -75,3 +75,34 @@ func TestUnreachableServerIsAnError(t *testing.T) {
 	defer cancel()
 	assert.Error(t, s.Ping(ctx))
 }
+
+// awsEnv points the AWS default chain at env keys only (no shared files).
+func awsEnv(t *testing.T, key, secret string) {
+	t.Helper()
+	t.Setenv("AWS_ACCESS_KEY_ID", key)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+}
+
+// Without keys the store signs with the AWS default chain (here its
+// environment step); given keys win over it.
+func TestCredentialsFromDefaultChain(t *testing.T) {
+	awsEnv(t, "AKIADEFAULTCHAIN", "default-chain-secret")
+	for name, tc := range map[string]struct {
+		cfg  storage.Config
+		want string
+	}{
+		"default chain": {storage.Config{Endpoint: "http://127.0.0.1:1", Region: "us-east-1", Bucket: "b", PresignTTL: time.Minute}, "AKIADEFAULTCHAIN"},
+		"static keys": {storage.Config{Endpoint: "http://127.0.0.1:1", Region: "us-east-1", Bucket: "b", PresignTTL: time.Minute,
+			AccessKey: "AKIASTATIC", SecretKey: "static-secret"}, "AKIASTATIC"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			url, err := storage.New(tc.cfg).URL(context.Background(), "k")
+			require.NoError(t, err)
+			assert.Contains(t, url, "X-Amz-Credential="+tc.want+"%2F")
+		})
+	}
+}

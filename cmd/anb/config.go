@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"time"
 
@@ -13,22 +14,52 @@ import (
 // Config is every setting of every subcommand, read once from ANB_*
 // environment variables. The defaults fit the local stack of `anb dev`.
 type Config struct {
-	HTTPAddr    string `env:"ANB_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
-	DatabaseURL string `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
+	HTTPAddr string `env:"ANB_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// Slow clients: header and whole-request read limits (uploads extend
+	// theirs while bytes keep coming at the body pace), answer writes, idle
+	// keep-alives, and a cap on open connections per instance.
+	HTTPReadHeaderTimeout time.Duration `env:"ANB_HTTP_READ_HEADER_TIMEOUT" envDefault:"10s"`
+	HTTPReadTimeout       time.Duration `env:"ANB_HTTP_READ_TIMEOUT" envDefault:"30s"`
+	HTTPWriteTimeout      time.Duration `env:"ANB_HTTP_WRITE_TIMEOUT" envDefault:"60s"`
+	HTTPIdleTimeout       time.Duration `env:"ANB_HTTP_IDLE_TIMEOUT" envDefault:"2m"`
+	HTTPMaxConnections    int           `env:"ANB_HTTP_MAX_CONNECTIONS" envDefault:"4096"`
+	// An upload body must bring at least BodyMinBytes every BodyWindow:
+	// 256 KiB per 30 s passes a phone on a poor link, cuts a trickle.
+	BodyWindow   time.Duration `env:"ANB_BODY_WINDOW" envDefault:"30s"`
+	BodyMinBytes int64         `env:"ANB_BODY_MIN_BYTES" envDefault:"262144"`
+	DatabaseURL  string        `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
 
 	KafkaBrokers []string `env:"ANB_KAFKA_BROKERS" envDefault:"127.0.0.1:19092" envSeparator:","`
 	KafkaTopic   string   `env:"ANB_KAFKA_TOPIC" envDefault:"video_tasks"`
 	KafkaGroup   string   `env:"ANB_KAFKA_GROUP" envDefault:"anb-bridge"`
+	// KafkaDLQTopic receives the tasks the bridge can never start.
+	KafkaDLQTopic string `env:"ANB_KAFKA_DLQ_TOPIC" envDefault:"video_tasks.dlq"`
+	// Kafka security (connect.go): TLS (a CA file implies it), and SASL
+	// "", "scram-sha-256", "scram-sha-512" or "aws-msk-iam" (TLS too).
+	KafkaTLS      bool   `env:"ANB_KAFKA_TLS" envDefault:"false"`
+	KafkaTLSCA    string `env:"ANB_KAFKA_TLS_CA"`
+	KafkaSASL     string `env:"ANB_KAFKA_SASL"`
+	KafkaUsername string `env:"ANB_KAFKA_USERNAME"`
+	KafkaPassword string `env:"ANB_KAFKA_PASSWORD"`
 
 	TemporalAddress   string `env:"ANB_TEMPORAL_ADDRESS" envDefault:"127.0.0.1:7233"`
 	TemporalNamespace string `env:"ANB_TEMPORAL_NAMESPACE" envDefault:"default"`
 	TaskQueue         string `env:"ANB_TASK_QUEUE" envDefault:"video-processing"`
+	// Temporal security (connect.go): TLS, with a client certificate or
+	// a Temporal Cloud API key; a file or key given implies TLS.
+	TemporalTLS     bool   `env:"ANB_TEMPORAL_TLS" envDefault:"false"`
+	TemporalTLSCert string `env:"ANB_TEMPORAL_TLS_CERT"`
+	TemporalTLSKey  string `env:"ANB_TEMPORAL_TLS_KEY"`
+	TemporalTLSCA   string `env:"ANB_TEMPORAL_TLS_CA"`
+	TemporalAPIKey  string `env:"ANB_TEMPORAL_API_KEY"`
 
+	// Without ANB_S3_ACCESS_KEY the store signs with the AWS default chain
+	// (environment, shared config, container or instance role).
 	S3Endpoint  string        `env:"ANB_S3_ENDPOINT" envDefault:"http://127.0.0.1:7070"`
 	S3Region    string        `env:"ANB_S3_REGION" envDefault:"us-east-1"`
 	S3Bucket    string        `env:"ANB_S3_BUCKET" envDefault:"anb-videos"`
-	S3AccessKey string        `env:"ANB_S3_ACCESS_KEY" envDefault:"anb-local"`
-	S3SecretKey string        `env:"ANB_S3_SECRET_KEY" envDefault:"anb-local-secret"`
+	S3AccessKey string        `env:"ANB_S3_ACCESS_KEY"`
+	S3SecretKey string        `env:"ANB_S3_SECRET_KEY"`
 	PresignTTL  time.Duration `env:"ANB_PRESIGN_TTL" envDefault:"1h"`
 
 	// JWTSecret signs access tokens; outside dev it must be >= 32 bytes.
@@ -37,6 +68,23 @@ type Config struct {
 	BcryptCost int           `env:"ANB_BCRYPT_COST" envDefault:"12"`
 	// Dev marks the local stack: a built-in JWT secret is allowed.
 	Dev bool `env:"ANB_DEV" envDefault:"false"`
+
+	// Rate limits (429 with Retry-After); 0 turns one off. Generous enough
+	// that people never meet them, tight enough to stop scripts.
+	LoginWindow              time.Duration `env:"ANB_LOGIN_WINDOW" envDefault:"15m"`
+	LoginFailuresPerAccount  int           `env:"ANB_LOGIN_FAILURES_PER_ACCOUNT" envDefault:"10"`
+	LoginFailuresPerAddress  int           `env:"ANB_LOGIN_FAILURES_PER_ADDRESS" envDefault:"30"`
+	SignupsPerAddressPerHour int           `env:"ANB_SIGNUPS_PER_ADDRESS_PER_HOUR" envDefault:"50"`
+	UploadsInFlight          int           `env:"ANB_UPLOADS_IN_FLIGHT" envDefault:"2"`
+	UploadsPerHour           int           `env:"ANB_UPLOADS_PER_HOUR" envDefault:"10"`
+	VotesPerMinute           int           `env:"ANB_VOTES_PER_MINUTE" envDefault:"120"`
+	// bcrypt runs at once (0: GOMAXPROCS) and how long a login or signup
+	// waits for one before a 429, so a login flood cannot take every core.
+	HashConcurrency int           `env:"ANB_HASH_CONCURRENCY" envDefault:"0"`
+	HashWait        time.Duration `env:"ANB_HASH_WAIT" envDefault:"2s"`
+	// TrustedProxies (CIDRs) are the peers whose X-Forwarded-For names the
+	// client; empty trusts none, so the header is ignored.
+	TrustedProxies []netip.Prefix `env:"ANB_TRUSTED_PROXIES" envSeparator:","`
 
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
 	// Upload rules checked from the file's bytes.
@@ -57,10 +105,29 @@ type Config struct {
 	FFprobe           string `env:"ANB_FFPROBE" envDefault:"ffprobe"`
 	FFmpegPreset      string `env:"ANB_FFMPEG_PRESET" envDefault:"veryfast"`
 	FFmpegCRF         int    `env:"ANB_FFMPEG_CRF" envDefault:"23"`
+	// FFmpegThreads bounds one render's threads: the 2 vCPUs of the
+	// instance size the platform is measured on.
+	FFmpegThreads int `env:"ANB_FFMPEG_THREADS" envDefault:"2"`
+	// A render whose output stops advancing this long is killed and retried.
+	TranscodeStallTimeout time.Duration `env:"ANB_TRANSCODE_STALL_TIMEOUT" envDefault:"60s"`
+	// Wall-clock budget per second of output: 40x what veryfast 1080p
+	// takes on 2 cores, so only a pathological input reaches it.
+	TranscodeTimePerSecond time.Duration `env:"ANB_TRANSCODE_TIME_PER_SECOND" envDefault:"10s"`
+	// What the worker renders, checked with ffprobe after the download: 4K
+	// phones pass, 8K, 240 fps and codecs phones do not record fail at once.
+	WorkerMaxLongSide  int           `env:"ANB_WORKER_MAX_LONG_SIDE" envDefault:"4096"`
+	WorkerMaxShortSide int           `env:"ANB_WORKER_MAX_SHORT_SIDE" envDefault:"2304"`
+	WorkerMaxFPS       float64       `env:"ANB_WORKER_MAX_FPS" envDefault:"120"`
+	WorkerMaxDuration  time.Duration `env:"ANB_WORKER_MAX_DURATION" envDefault:"120s"`
+	WorkerCodecs       string        `env:"ANB_WORKER_CODECS" envDefault:"h264,hevc,mpeg4,vp8,vp9,av1"`
+	// ProcessingRetryFor bounds the retries of transient failures of one
+	// video; past it the video is failed and operators see it.
+	ProcessingRetryFor time.Duration `env:"ANB_PROCESSING_RETRY_FOR" envDefault:"24h"`
 
 	LogLevel slog.Level `env:"ANB_LOG_LEVEL" envDefault:"info"`
-	// MetricsAddr serves /metrics for the bridge; empty disables it. The
-	// API serves /metrics on its own address.
+	// MetricsAddr serves /metrics on an internal listener: the bridge's
+	// only one, and the API's instead of its public address. Empty: the
+	// bridge has none, the API serves it publicly.
 	MetricsAddr string `env:"ANB_METRICS_ADDR"`
 
 	// The local stack (anb dev).

@@ -29,8 +29,16 @@ const (
 	devS3Port       = 7070
 )
 
+// The local S3 server's keys, given to it and to the services: outside the
+// local stack the store uses the AWS default chain or explicit keys.
+const (
+	devS3AccessKey = "anb-local"
+	devS3SecretKey = "anb-local-secret"
+)
+
 // serviceEnv holds per-service settings of the local stack.
-var serviceEnv = map[string][]string{"bridge": {"ANB_METRICS_ADDR=127.0.0.1:9101"}}
+// The API keeps /metrics on its own address here, as the banner says.
+var serviceEnv = map[string][]string{"api": {"ANB_METRICS_ADDR="}, "bridge": {"ANB_METRICS_ADDR=127.0.0.1:9101"}}
 
 // runDev starts the whole system on loopback, supervises it and stops it
 // in order on Ctrl-C. Data lives under cfg.DataDir and is reused.
@@ -91,7 +99,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	log.Info("starting kafka broker", "port", devKafkaPort)
 	broker, err := startService(ctx, "kafka", exec.Command(brokerBin, "--port", strconv.Itoa(devKafkaPort),
-		"--data", filepath.Join(data, "kafka"), "--topics", cfg.KafkaTopic), logFile("kafka"), devstack.Addr(devKafkaPort))
+		"--data", filepath.Join(data, "kafka"), "--topics", cfg.KafkaTopic+","+cfg.KafkaDLQTopic), logFile("kafka"), devstack.Addr(devKafkaPort))
 	if err != nil {
 		return err
 	}
@@ -100,7 +108,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	log.Info("starting s3 (versitygw)", "port", devS3Port)
 	s3, err := devstack.StartS3(ctx, devstack.S3Options{
 		Bin: cfg.VersityGWBin, Dir: filepath.Join(data, "s3"), Port: devS3Port,
-		AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, Log: logFile("s3"),
+		AccessKey: devS3AccessKey, SecretKey: devS3SecretKey, Log: logFile("s3"),
 	})
 	if err != nil {
 		return err
@@ -111,6 +119,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	cfg.TemporalAddress = tmp.Address()
 	cfg.KafkaBrokers = []string{devstack.Addr(devKafkaPort)}
 	cfg.S3Endpoint = s3.Endpoint()
+	cfg.S3AccessKey, cfg.S3SecretKey = devS3AccessKey, devS3SecretKey
 	cfg.Dev = true
 
 	d := db.Open(cfg.DatabaseURL)
@@ -130,6 +139,8 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		"ANB_TEMPORAL_ADDRESS="+cfg.TemporalAddress,
 		"ANB_KAFKA_BROKERS="+strings.Join(cfg.KafkaBrokers, ","),
 		"ANB_S3_ENDPOINT="+cfg.S3Endpoint,
+		"ANB_S3_ACCESS_KEY="+devS3AccessKey,
+		"ANB_S3_SECRET_KEY="+devS3SecretKey,
 	)
 	var wg sync.WaitGroup
 	for _, name := range []string{"api", "bridge", "worker"} {

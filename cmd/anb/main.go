@@ -40,6 +40,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSettings(args[0], cfg, os.LookupEnv); err != nil {
+		return err
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("service", args[0])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

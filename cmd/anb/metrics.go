@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/anb-showcase/anb/api"
 )
 
 // newRegistry returns a registry with the Go runtime and process metrics.
@@ -23,12 +25,18 @@ func newRegistry() *prometheus.Registry {
 // serveMetrics exposes reg on addr/metrics until ctx ends; an empty addr
 // disables it.
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	serveInternal(ctx, addr, mux, log)
+}
+
+// serveInternal serves h on an internal addr until ctx ends; an empty
+// addr disables it. A failure is logged: the service itself goes on.
+func serveInternal(ctx context.Context, addr string, h http.Handler, log *slog.Logger) {
 	if addr == "" {
 		return
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
@@ -49,11 +57,20 @@ type bridgeMetrics struct {
 func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	m := &bridgeMetrics{messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "anb_bridge_messages_total",
-		Help: "video_tasks messages handled by the bridge, by result (started: workflow start accepted; skipped: unreadable message).",
+		Help: "video_tasks messages handled by the bridge, by result (started: workflow start accepted; dead_lettered: unreadable, or its start refused for good, and written to the dead-letter topic).",
 	}, []string{"result"})}
 	reg.MustRegister(m.messages)
 	// Both series exist from the start, so alerts on rate() work at once.
 	m.messages.WithLabelValues("started")
-	m.messages.WithLabelValues("skipped")
+	m.messages.WithLabelValues("dead_lettered")
 	return m
+}
+
+// apiHandlers returns the API's public handler and, with ANB_METRICS_ADDR
+// set, the internal one that alone serves /metrics (nil otherwise).
+func apiHandlers(cfg *Config, srv *api.Server) (http.Handler, *http.ServeMux) {
+	if cfg.MetricsAddr != "" {
+		srv.MetricsMux = http.NewServeMux()
+	}
+	return srv.Handler(), srv.MetricsMux
 }

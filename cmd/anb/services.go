@@ -12,9 +12,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/anb-showcase/anb/activities"
@@ -37,11 +37,11 @@ func (c *Config) store() *storage.Store {
 }
 
 func (c *Config) temporalClient(log *slog.Logger) (client.Client, error) {
-	tc, err := client.Dial(client.Options{
-		HostPort:  c.TemporalAddress,
-		Namespace: c.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(log),
-	})
+	opts, err := c.temporalOptions(log)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := client.Dial(opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddress, err)
 	}
@@ -77,19 +77,25 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	d := db.Open(cfg.DatabaseURL)
 	defer d.Close()
 	store := cfg.store()
-	writer := outbox.NewKafkaWriter(cfg.KafkaBrokers)
+	kafkaSec, err := cfg.kafkaSecurity(ctx)
+	if err != nil {
+		return err
+	}
+	writer := outbox.NewKafkaWriter(cfg.KafkaBrokers, kafkaSec.transport())
 	defer writer.Close()
 	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
 
 	// Temporal is needed only to cancel the processing of deleted videos
 	// and for /readyz: when it is down at start the API still serves (an
 	// upload only needs the outbox) and connects lazily later.
-	tc, err := cfg.temporalClient(log)
+	temporalOpts, err := cfg.temporalOptions(log)
 	if err != nil {
-		log.Warn("temporal unreachable at start, connecting lazily", "err", err)
-		tc, err = client.NewLazyClient(client.Options{
-			HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(log),
-		})
+		return err
+	}
+	tc, err := client.Dial(temporalOpts)
+	if err != nil {
+		log.Warn("temporal unreachable at start, connecting lazily", "addr", cfg.TemporalAddress, "err", err)
+		tc, err = client.NewLazyClient(temporalOpts)
 		if err != nil {
 			return fmt.Errorf("temporal client: %w", err)
 		}
@@ -100,6 +106,14 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	srv := &api.Server{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
+		Limits: api.Limits{
+			LoginWindow: cfg.LoginWindow, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
+			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
+			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
+			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
+		},
+		TrustedProxies: cfg.TrustedProxies,
+		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
 		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir, RankingTTL: cfg.RankingCacheTTL,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
@@ -107,7 +121,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		Ready: map[string]func(context.Context) error{
 			"postgresql": d.Ping,
 			"s3":         store.Ping,
-			"kafka":      func(ctx context.Context) error { return pingKafka(ctx, cfg.KafkaBrokers) },
+			"kafka":      func(ctx context.Context) error { return pingKafka(ctx, kafkaSec.dialer(), cfg.KafkaBrokers) },
 			"temporal": func(ctx context.Context) error {
 				if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 					return fmt.Errorf("temporal health: %w", err)
@@ -116,11 +130,15 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			},
 		},
 	}
+	handler, metricsMux := apiHandlers(cfg, srv)
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
 	}
 	if ln == nil {
 		ln, err = net.Listen("tcp", cfg.HTTPAddr)
@@ -128,7 +146,10 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 		}
 	}
+	// Connections past the cap wait in the kernel's backlog.
+	ln = netutil.LimitListener(ln, cfg.HTTPMaxConnections)
 	g, ctx := errgroup.WithContext(ctx)
+	serveInternal(ctx, cfg.MetricsAddr, metricsMux, log)
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error {
 		log.Info("api listening", "addr", ln.Addr().String())
@@ -146,16 +167,19 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	return g.Wait()
 }
 
-func pingKafka(ctx context.Context, brokers []string) error {
-	var d net.Dialer
+// pingKafka connects to a broker as the clients do, TLS handshake and SASL
+// authentication included, so /readyz fails on bad credentials too.
+func pingKafka(ctx context.Context, d *kafka.Dialer, brokers []string) error {
+	var errs []error
 	for _, b := range brokers {
 		conn, err := d.DialContext(ctx, "tcp", b)
 		if err == nil {
 			conn.Close()
 			return nil
 		}
+		errs = append(errs, err)
 	}
-	return fmt.Errorf("no kafka broker reachable in %v", brokers)
+	return fmt.Errorf("no kafka broker reachable in %v: %w", brokers, errors.Join(errs...))
 }
 
 func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
@@ -164,8 +188,21 @@ func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
+	// Without its search attributes every start is refused: stop here with
+	// the fix rather than dead-letter every task.
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = bridge.CheckSearchAttributes(checkCtx, tc.OperatorService(), cfg.TemporalNamespace, processing.SearchAttributeTypes())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("bridge start-up check: %w", err)
+	}
+	kafkaSec, err := cfg.kafkaSecurity(ctx)
+	if err != nil {
+		return err
+	}
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           cfg.KafkaBrokers,
+		Dialer:            kafkaSec.dialer(),
 		GroupID:           cfg.KafkaGroup,
 		Topic:             cfg.KafkaTopic,
 		MaxWait:           250 * time.Millisecond,
@@ -177,15 +214,17 @@ func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		CommitInterval: 0,
 	})
 	defer reader.Close()
+	dlq := bridge.NewDeadLetterWriter(cfg.KafkaBrokers, cfg.KafkaDLQTopic, kafkaSec.transport())
+	defer dlq.Close()
 	reg := newRegistry()
 	metrics := newBridgeMetrics(reg)
 	serveMetrics(ctx, cfg.MetricsAddr, reg, log)
 	b := &bridge.Bridge{
-		Reader: reader, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log,
-		OnStarted: func(string) { metrics.messages.WithLabelValues("started").Inc() },
-		OnSkipped: func() { metrics.messages.WithLabelValues("skipped").Inc() },
+		Reader: reader, Temporal: tc, TaskQueue: cfg.TaskQueue, RetryFor: cfg.ProcessingRetryFor, DeadLetter: dlq, Log: log,
+		OnStarted:      func(string) { metrics.messages.WithLabelValues("started").Inc() },
+		OnDeadLettered: func(string) { metrics.messages.WithLabelValues("dead_lettered").Inc() },
 	}
-	log.Info("bridge consuming", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup)
+	log.Info("bridge consuming", "topic", cfg.KafkaTopic, "group", cfg.KafkaGroup, "dead_letter_topic", cfg.KafkaDLQTopic)
 	// A broker that is briefly unreachable is not fatal: keep consuming.
 	for {
 		err := b.Run(ctx)
@@ -210,12 +249,19 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	d := db.Open(cfg.DatabaseURL)
 	defer d.Close()
 	tempDir := cfg.tempDir()
-	transcoder, err := media.NewTranscoder(media.Options{FFmpeg: cfg.FFmpeg, Preset: cfg.FFmpegPreset, CRF: cfg.FFmpegCRF})
+	transcoder, err := media.NewTranscoder(media.Options{
+		FFmpeg: cfg.FFmpeg, Preset: cfg.FFmpegPreset, CRF: cfg.FFmpegCRF, Threads: cfg.FFmpegThreads,
+		StallTimeout: cfg.TranscodeStallTimeout, TimePerSecond: cfg.TranscodeTimePerSecond,
+	})
 	if err != nil {
 		return err
 	}
 	acts := &activities.Activities{
 		DB: d, Store: cfg.store(), Transcoder: transcoder, FFprobe: cfg.FFprobe, TempDir: tempDir, Log: log,
+		Limits: media.Limits{
+			MaxLongSide: cfg.WorkerMaxLongSide, MaxShortSide: cfg.WorkerMaxShortSide, MaxFPS: cfg.WorkerMaxFPS,
+			MaxSeconds: cfg.WorkerMaxDuration.Seconds(), Codecs: media.ParseCodecs(cfg.WorkerCodecs),
+		},
 	}
 	// Working files of a worker that was killed are not cleaned by it.
 	if n, err := activities.SweepOrphans(tempDir); err != nil {
