@@ -36,6 +36,10 @@ type Activities struct {
 	// TempDir holds the working files of transcodes in flight.
 	TempDir string
 	Log     *slog.Logger
+	// Workflows tells the reconcile which videos Temporal knows about.
+	Workflows WorkflowDescriber
+	// Topic is the processing requests' Kafka topic.
+	Topic string
 }
 
 // Every activity takes one input struct, so a field added later decodes

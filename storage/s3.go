@@ -42,8 +42,11 @@ type Store struct {
 // ErrNotFound is returned when an object does not exist.
 var ErrNotFound = errors.New("object not found")
 
+// UploadedPrefix is the prefix of every original.
+const UploadedPrefix = "videos/uploaded/"
+
 // Keys of a video's objects, as the design fixes them.
-func UploadedKey(videoID string) string  { return "videos/uploaded/" + videoID + ".mp4" }
+func UploadedKey(videoID string) string  { return UploadedPrefix + videoID + ".mp4" }
 func ProcessedKey(videoID string) string { return "videos/processed/" + videoID + ".mp4" }
 
 // New builds a client; it does not contact the server.
@@ -185,6 +188,30 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 		}
 	}
 	return nil
+}
+
+// Object is a listed object.
+type Object struct {
+	Key          string
+	LastModified time.Time
+	Size         int64
+}
+
+// List returns every object whose key starts with prefix, in key order,
+// following ListObjectsV2's pages.
+func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
+	var objs []Object
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		for _, o := range page.Contents {
+			objs = append(objs, Object{Key: aws.ToString(o.Key), LastModified: aws.ToTime(o.LastModified), Size: aws.ToInt64(o.Size)})
+		}
+	}
+	return objs, nil
 }
 
 // URL is a presigned GET link to an object.

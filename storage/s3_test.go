@@ -2,10 +2,12 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +107,34 @@ func TestCredentialsFromDefaultChain(t *testing.T) {
 			assert.Contains(t, url, "X-Amz-Credential="+tc.want+"%2F")
 		})
 	}
+}
+
+func TestListUnderPrefix(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	// A bucket of its own, so other tests' objects do not count.
+	cfg := testEnv().S3Config
+	cfg.Bucket = "list-" + strings.ToLower(strings.ReplaceAll(t.Name(), "_", "-"))
+	s := storage.New(cfg)
+	require.NoError(t, s.EnsureBucket(ctx))
+	src := filepath.Join(t.TempDir(), "x")
+	require.NoError(t, os.WriteFile(src, []byte("x"), 0o644))
+	before := time.Now().Add(-time.Minute)
+	var want []string
+	for i := range 3 {
+		key := storage.UploadedKey(fmt.Sprintf("v%d", i))
+		require.NoError(t, s.PutFile(ctx, key, src))
+		want = append(want, key)
+	}
+	require.NoError(t, s.PutFile(ctx, storage.ProcessedKey("v0"), src))
+
+	objs, err := s.List(ctx, storage.UploadedPrefix)
+	require.NoError(t, err)
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.Key)
+		assert.True(t, o.LastModified.After(before), "LastModified %v", o.LastModified)
+		assert.EqualValues(t, 1, o.Size)
+	}
+	assert.Equal(t, want, got)
 }

@@ -124,6 +124,11 @@ type Config struct {
 	// video; past it the video is failed and operators see it.
 	ProcessingRetryFor time.Duration `env:"ANB_PROCESSING_RETRY_FOR" envDefault:"24h"`
 
+	// The reconcile schedule (docs/operations.md): how often it runs, and
+	// how old an orphan original or a stuck upload must be to be fixed.
+	ReconcileEvery time.Duration `env:"ANB_RECONCILE_EVERY" envDefault:"1h"`
+	ReconcileGrace time.Duration `env:"ANB_RECONCILE_GRACE" envDefault:"1h"`
+
 	LogLevel slog.Level `env:"ANB_LOG_LEVEL" envDefault:"info"`
 	// MetricsAddr serves /metrics on an internal listener: the bridge's
 	// only one, and the API's instead of its public address. Empty: the

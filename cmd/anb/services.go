@@ -258,6 +258,7 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	acts := &activities.Activities{
 		DB: d, Store: cfg.store(), Transcoder: transcoder, FFprobe: cfg.FFprobe, TempDir: tempDir, Log: log,
+		Workflows: tc, Topic: cfg.KafkaTopic,
 		Limits: media.Limits{
 			MaxLongSide: cfg.WorkerMaxLongSide, MaxShortSide: cfg.WorkerMaxShortSide, MaxFPS: cfg.WorkerMaxFPS,
 			MaxSeconds: cfg.WorkerMaxDuration.Seconds(), Codecs: media.ParseCodecs(cfg.WorkerCodecs),
@@ -268,6 +269,11 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Warn("sweep orphaned transcode files", "err", err)
 	} else if n > 0 {
 		log.Info("removed working files of a crashed worker", "dirs", n)
+	}
+	// The schedule is a safety net, not the path of a video: a worker
+	// that cannot create it still processes.
+	if err := ensureReconcileSchedule(ctx, tc.ScheduleClient(), cfg.reconcileSchedule()); err != nil {
+		log.Error("reconcile schedule not created", "schedule_id", reconcileScheduleID, "err", err)
 	}
 	return runWorkers(ctx, log, tc, cfg, acts)
 }
@@ -283,6 +289,7 @@ func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Co
 		MaxConcurrentActivityExecutionSize: cfg.StatusConcurrency,
 	})
 	flows.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: processing.WorkflowName})
+	flows.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
 	// All activities, for workflows recorded before the transcode queue
 	// existed, which still schedule their transcode here.
 	flows.RegisterActivity(acts)

@@ -1,0 +1,155 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/anb-showcase/anb/activities"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/testenv"
+	"github.com/anb-showcase/anb/storage"
+)
+
+// knownWorkflows fakes Temporal: the ids in missing do not exist, every
+// other does; err, when set, is what every call returns.
+type knownWorkflows struct {
+	missing map[string]bool
+	err     error
+}
+
+func (k knownWorkflows) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if k.err != nil {
+		return nil, k.err
+	}
+	if k.missing[id] {
+		return nil, serviceerror.NewNotFound("workflow not found: " + id)
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{}, nil
+}
+
+func reconcileActivities(t *testing.T, store *storage.Store, wf activities.WorkflowDescriber) *activities.Activities {
+	t.Helper()
+	a := newActivities(t)
+	a.Store, a.Workflows, a.Topic = store, wf, testenv.Topic
+	return a
+}
+
+// createUpload records an uploaded video of age ago with its request.
+func createUpload(t *testing.T, age time.Duration) *db.Video {
+	t.Helper()
+	ctx := context.Background()
+	userID, id := uuid.NewString(), uuid.NewString()
+	require.NoError(t, testEnv().DB.CreateUser(ctx, &db.User{
+		ID: userID, FirstName: "Ana", LastName: "Pérez", Email: "r-" + userID + "@example.com",
+		PasswordHash: "x", City: "Bogotá", Country: "Colombia",
+	}))
+	v := &db.Video{ID: id, UserID: userID, Title: "Triple", Status: db.StatusUploaded,
+		OriginalKey: storage.UploadedKey(id), WorkflowID: "video-" + id, UploadedAt: time.Now().Add(-age)}
+	require.NoError(t, testEnv().DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}))
+	return v
+}
+
+func TestRemoveOrphansKeepsRecentAndKnownOriginals(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	// A bucket of its own: other tests' originals are not this test's to judge.
+	cfg := testEnv().S3Config
+	cfg.Bucket = "reconcile-" + strings.ToLower(uuid.NewString()[:8])
+	store := storage.New(cfg)
+	require.NoError(t, store.EnsureBucket(ctx))
+	src := filepath.Join(t.TempDir(), "x.mp4")
+	require.NoError(t, os.WriteFile(src, []byte("x"), 0o644))
+
+	oldOrphan := storage.UploadedKey(uuid.NewString())
+	require.NoError(t, store.PutFile(ctx, oldOrphan, src))
+	withRow := createUpload(t, 0).OriginalKey
+	require.NoError(t, store.PutFile(ctx, withRow, src))
+	processed := storage.ProcessedKey(uuid.NewString())
+	require.NoError(t, store.PutFile(ctx, processed, src))
+	// LastModified has whole seconds: a cutoff on a second boundary after a
+	// pause lies strictly after the objects above and at or before the next.
+	time.Sleep(2 * time.Second)
+	cutoff := time.Now().Truncate(time.Second)
+	recentOrphan := storage.UploadedKey(uuid.NewString())
+	require.NoError(t, store.PutFile(ctx, recentOrphan, src))
+
+	a := reconcileActivities(t, store, knownWorkflows{})
+	res, err := a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: cutoff})
+	require.NoError(t, err)
+	assert.Equal(t, []string{oldOrphan}, res.Removed)
+	for key, want := range map[string]bool{oldOrphan: false, withRow: true, recentOrphan: true, processed: true} {
+		ok, err := store.Exists(ctx, key)
+		require.NoError(t, err)
+		assert.Equal(t, want, ok, key)
+	}
+
+	res, err = a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: cutoff})
+	require.NoError(t, err)
+	assert.Empty(t, res.Removed, "a repeat removes nothing more")
+}
+
+func TestRequestStuckRequeuesOnlyVideosWithoutWorkflow(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	lost := createUpload(t, 2*time.Hour)
+	running := createUpload(t, 2*time.Hour)
+	recent := createUpload(t, 0)
+	// Their first requests went out; only Temporal tells whether they started.
+	_, err := testEnv().DB.PublishPending(ctx, 10000, func(context.Context, []db.OutboxMessage) error { return nil })
+	require.NoError(t, err)
+
+	wf := knownWorkflows{missing: map[string]bool{"video-" + lost.ID: true, "video-" + recent.ID: true}}
+	a := reconcileActivities(t, testEnv().Store, wf)
+	cutoff := time.Now().Add(-time.Hour)
+	res, err := a.RequestStuck(ctx, activities.StuckInput{Cutoff: cutoff})
+	require.NoError(t, err)
+	assert.Contains(t, res.Requested, lost.ID)
+	assert.NotContains(t, res.Requested, running.ID)
+	assert.NotContains(t, res.Requested, recent.ID, "within the grace")
+
+	msgs, err := testEnv().DB.OutboxByKey(ctx, lost.ID)
+	require.NoError(t, err)
+	require.Len(t, msgs, 2, "the upload's request and exactly one new one")
+	assert.Equal(t, testenv.Topic, msgs[1].Topic)
+	assert.JSONEq(t, `{"video_id":"`+lost.ID+`","owner_id":"`+lost.UserID+`"}`, string(msgs[1].Payload))
+	assert.Nil(t, msgs[1].SentAt)
+	for _, v := range []*db.Video{running, recent} {
+		msgs, err := testEnv().DB.OutboxByKey(ctx, v.ID)
+		require.NoError(t, err)
+		assert.Len(t, msgs, 1, "no new request for %s", v.ID)
+	}
+
+	res, err = a.RequestStuck(ctx, activities.StuckInput{Cutoff: cutoff})
+	require.NoError(t, err)
+	assert.NotContains(t, res.Requested, lost.ID, "a pending request is not doubled")
+	msgs, err = testEnv().DB.OutboxByKey(ctx, lost.ID)
+	require.NoError(t, err)
+	assert.Len(t, msgs, 2)
+}
+
+func TestRequestStuckFailsWhenTemporalDoesNotAnswer(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	v := createUpload(t, 2*time.Hour)
+	_, err := testEnv().DB.PublishPending(ctx, 10000, func(context.Context, []db.OutboxMessage) error { return nil })
+	require.NoError(t, err)
+
+	down := errors.New("temporal unavailable")
+	a := reconcileActivities(t, testEnv().Store, knownWorkflows{err: down})
+	_, err = a.RequestStuck(ctx, activities.StuckInput{Cutoff: time.Now().Add(-time.Hour)})
+	require.ErrorIs(t, err, down)
+	msgs, err := testEnv().DB.OutboxByKey(ctx, v.ID)
+	require.NoError(t, err)
+	assert.Len(t, msgs, 1, "nothing requested on a guess")
+}
