@@ -182,6 +182,9 @@ func TestProbeRejectsCorruptFiles(t *testing.T) {
 // TestRunCancelled checks that cancelling the context stops ffmpeg at once
 // and leaves no logo file behind.
 func TestRunCancelled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders a 60 s input with ffmpeg; skipped under -short")
+	}
 	in := testInputs.get(t, "landscape-1080p-60s", transcodeCases[1].spec)
 	info, err := media.Probe(context.Background(), "ffprobe", in)
 	require.NoError(t, err)
