@@ -34,7 +34,7 @@ type stack struct {
 	cfg     *Config
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T, adjust ...func(*Config)) *stack {
 	t.Helper()
 	cfg, err := loadConfig()
 	require.NoError(t, err)
@@ -50,6 +50,9 @@ func startStack(t *testing.T) *stack {
 	cfg.JWTSecret = "e2e-secret-e2e-secret-e2e-secret-e2e-secret"
 	cfg.BcryptCost = 10
 	cfg.TempDir = t.TempDir()
+	for _, f := range adjust {
+		f(cfg)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

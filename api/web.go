@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/web"
+)
+
+// webCatalog gives the web pages the public lists, from the same queries
+// and ranking cache as the JSON endpoints.
+type webCatalog struct{ s *Server }
+
+func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int, viewerID string) ([]web.Card, error) {
+	pp, err := w.s.publicPage(ctx, db.Page{City: city, Limit: limit, Offset: offset})
+	if err != nil {
+		return nil, fmt.Errorf("gallery: %w", err)
+	}
+	items := pp.items
+	if viewerID != "" {
+		if items, err = w.s.withVoted(ctx, items, viewerID); err != nil {
+			return nil, fmt.Errorf("gallery: %w", err)
+		}
+	}
+	out := make([]web.Card, 0, len(items))
+	for _, v := range items {
+		card := web.Card{
+			VideoID: v.VideoID, Title: v.Title, ProcessedURL: v.ProcessedURL, Username: v.Username,
+			City: v.City, Votes: v.Votes, Voted: v.Voted,
+		}
+		if v.PosterURL != nil {
+			card.PosterURL = *v.PosterURL
+		}
+		out = append(out, card)
+	}
+	return out, nil
+}
+
+func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int) ([]web.Rank, error) {
+	page := db.Page{City: city, Limit: limit, Offset: offset}
+	rows, err := w.s.rankings.get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
+		players, err := w.s.DB.Rankings(ctx, page)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]rankingView, len(players))
+		for i, pl := range players {
+			out[i] = rankingView{Position: page.Offset + i + 1, Username: pl.FirstName + " " + pl.LastName, City: pl.City, Votes: pl.Votes}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rankings: %w", err)
+	}
+	out := make([]web.Rank, len(rows))
+	for i, r := range rows {
+		out[i] = web.Rank{Position: r.Position, Username: r.Username, City: r.City, Votes: r.Votes}
+	}
+	return out, nil
+}
+
+// webSessions reads the signed-in player from the session cookie.
+type webSessions struct{ tokens *Tokens }
+
+func (w webSessions) Viewer(r *http.Request) (string, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", false
+	}
+	sub, err := w.tokens.Verify(ck.Value)
+	if err != nil {
+		return "", false
+	}
+	return sub, true
+}
+
+// mediaOrigin is the scheme and host of the media links (the bucket or
+// the media base URL), which the pages' Content-Security-Policy must allow
+// for posters and videos.
+func (s *Server) mediaOrigin() string {
+	if s.Store == nil {
+		return "" // a server without media (operational endpoints only)
+	}
+	u, err := s.Store.MediaURL(context.Background(), "videos/processed/origin-probe.mp4")
+	if err != nil {
+		s.Log.Warn("media origin unknown: pages will not load media from the bucket", "err", err)
+		return ""
+	}
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return ""
+	}
+	return p.Scheme + "://" + p.Host
+}
+
+// mountWeb serves the web app for every GET or HEAD outside /api and the
+// operational paths. It hangs off NoRoute rather than adding routes: the
+// router's routes are the API, each one documented in the OpenAPI file.
+func (s *Server) mountWeb(r *gin.Engine) {
+	site, err := web.New(web.Server{
+		Catalog: webCatalog{s}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
+		MediaOrigin: s.mediaOrigin(),
+		Limits: web.UploadLimits{
+			MaxBytes: s.MaxUploadBytes, MinSeconds: s.Rules.MinDuration.Seconds(),
+			MaxSeconds: s.Rules.MaxDuration.Seconds(), MinShortSide: s.Rules.MinShortSide,
+		},
+	})
+	if err != nil {
+		// The templates and assets are embedded: this is a build defect.
+		panic(fmt.Errorf("web app: %w", err))
+	}
+	r.NoRoute(func(c *gin.Context) {
+		p, m := c.Request.URL.Path, c.Request.Method
+		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || (m != http.MethodGet && m != http.MethodHead) {
+			writeProblem(c, problem(404, "not_found", msgNotFound))
+			return
+		}
+		site.ServeHTTP(c.Writer, c.Request)
+	})
+}

@@ -1,0 +1,150 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	galleryPageSize = 12
+	rankingPageSize = 20
+	maxCityRunes    = 100
+)
+
+// listQuery is the city filter and page number of a list page. Bad values
+// fall back to the first page of every city: a page never fails on them.
+type listQuery struct {
+	City string
+	Page int
+}
+
+func readListQuery(r *http.Request) listQuery {
+	q := listQuery{City: strings.TrimSpace(r.URL.Query().Get("city")), Page: 1}
+	if !utf8.ValidString(q.City) || strings.ContainsRune(q.City, 0) || utf8.RuneCountInString(q.City) > maxCityRunes {
+		q.City = ""
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n >= 1 && n <= 10000 {
+		q.Page = n
+	}
+	return q
+}
+
+// link is the address of another page of the same list.
+func (q listQuery) link(path string, page int) string {
+	v := url.Values{}
+	if q.City != "" {
+		v.Set("city", q.City)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return path
+	}
+	return path + "?" + v.Encode()
+}
+
+// pager is the previous/next navigation of a list page.
+type pager struct {
+	Page     int
+	PrevURL  string
+	NextURL  string
+	Disabled bool
+}
+
+func newPager(q listQuery, path string, hasMore bool) pager {
+	p := pager{Page: q.Page}
+	if q.Page > 1 {
+		p.PrevURL = q.link(path, q.Page-1)
+	}
+	if hasMore {
+		p.NextURL = q.link(path, q.Page+1)
+	}
+	return p
+}
+
+type galleryData struct {
+	City   string
+	Cards  []Card
+	Pager  pager
+	Viewer bool
+}
+
+// gallery renders published videos, newest first. One extra item is read
+// to know whether a next page exists.
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
+	q := readListQuery(r)
+	viewer, signedIn := s.Sessions.Viewer(r)
+	cards, err := s.Catalog.Gallery(r.Context(), q.City, galleryPageSize+1, (q.Page-1)*galleryPageSize, viewer)
+	if err != nil {
+		s.failed(w, r, "gallery", err)
+		return
+	}
+	more := len(cards) > galleryPageSize
+	if more {
+		cards = cards[:galleryPageSize]
+	}
+	s.render(w, r, http.StatusOK, "gallery", page{Title: "Galería", Nav: "gallery", Data: galleryData{
+		City: q.City, Cards: cards, Pager: newPager(q, "/", more), Viewer: signedIn,
+	}})
+}
+
+type rankingsData struct {
+	City  string
+	Ranks []Rank
+	Pager pager
+}
+
+func (s *Server) rankings(w http.ResponseWriter, r *http.Request) {
+	q := readListQuery(r)
+	ranks, err := s.Catalog.Rankings(r.Context(), q.City, rankingPageSize+1, (q.Page-1)*rankingPageSize)
+	if err != nil {
+		s.failed(w, r, "rankings", err)
+		return
+	}
+	more := len(ranks) > rankingPageSize
+	if more {
+		ranks = ranks[:rankingPageSize]
+	}
+	s.render(w, r, http.StatusOK, "rankings", page{Title: "Ranking", Nav: "rankings", Data: rankingsData{
+		City: q.City, Ranks: ranks, Pager: newPager(q, "/rankings", more),
+	}})
+}
+
+// formData is what the form pages need besides their fields.
+type formData struct {
+	Limits UploadLimits
+	MaxMB  int64
+	Next   string
+}
+
+// simple renders a page whose content the browser fills in; needsViewer
+// pages send a visitor to sign in first and come back.
+func (s *Server) simple(w http.ResponseWriter, r *http.Request, name, title string, needsViewer bool) {
+	if _, ok := s.Sessions.Viewer(r); needsViewer && !ok {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, name, page{Title: title, Nav: name, Data: formData{
+		Limits: s.Limits, MaxMB: s.Limits.MaxBytes >> 20, Next: safeNext(r.URL.Query().Get("next")),
+	}})
+}
+
+// safeNext keeps a return address only if it is a path on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	return next
+}
+
+// failed logs a data failure and answers an error page.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, name string, err error) {
+	s.Log.Error("page data", "page", name, "err", err)
+	s.render(w, r, http.StatusServiceUnavailable, "notfound", page{
+		Title: "Servicio no disponible", Data: "El servicio no está disponible en este momento. Intenta de nuevo.",
+	})
+}

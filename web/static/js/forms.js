@@ -1,0 +1,38 @@
+// Signup and login: send the form as JSON to the API and show its
+// messages beside the fields.
+'use strict';
+
+(function () {
+  // Problems that name no field still belong to one.
+  const fieldOf = { password_mismatch: 'password2', email_taken: 'email', invalid_credentials: 'password' };
+
+  function wire(form) {
+    form.addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      ANB.clearErrors(form);
+      const body = {};
+      new FormData(form).forEach(function (v, k) { body[k] = String(v); });
+      const button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      const res = await ANB.call('POST', form.dataset.api, body);
+      button.disabled = false;
+      if (res.status >= 200 && res.status < 300) {
+        location.assign(form.dataset.next || '/');
+        return;
+      }
+      let errors = res.data.errors || [];
+      if (!errors.length && fieldOf[res.data.code]) {
+        errors = [{ field: fieldOf[res.data.code], message: res.data.detail }];
+      }
+      ANB.showErrors(form, res.data.detail, errors);
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', function () {
+    document.querySelectorAll('#signup-form, #login-form').forEach(wire);
+    if (new URLSearchParams(location.search).get('registered') === '1') {
+      const n = document.getElementById('registered');
+      if (n) n.hidden = false;
+    }
+  });
+})();
