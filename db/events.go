@@ -1,0 +1,86 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/uptrace/bun/driver/pgdriver"
+)
+
+// VideoEventsChannel is where the videos table announces, at commit, the id
+// of a video whose status or progress changed or that was deleted.
+const VideoEventsChannel = "video_events"
+
+// listenIdle is how long a LISTEN connection may stay silent before it is
+// pinged; a second silent period means the connection is gone.
+const listenIdle = 15 * time.Second
+
+// VideoEvents are the callbacks of ListenVideoEvents.
+type VideoEvents struct {
+	// Connected runs each time the connection is (re)established:
+	// notifications sent while it was down are lost, so the caller
+	// re-reads what it watches.
+	Connected func()
+	// Changed gets the id of each changed or deleted video.
+	Changed func(videoID string)
+	// Dropped gets why a connection was lost or could not be made; another
+	// is tried after a short wait.
+	Dropped func(error)
+}
+
+// ListenVideoEvents holds one LISTEN connection until ctx ends.
+func (d *DB) ListenVideoEvents(ctx context.Context, h VideoEvents) {
+	const first = 200 * time.Millisecond
+	wait := first
+	for {
+		connected, err := d.listenOnce(ctx, h)
+		if ctx.Err() != nil {
+			return
+		}
+		h.Dropped(err)
+		if connected {
+			wait = first
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func (d *DB) listenOnce(ctx context.Context, h VideoEvents) (connected bool, err error) {
+	ln := pgdriver.NewListener(d.bun)
+	defer ln.Close()
+	if err := ln.Listen(ctx, VideoEventsChannel); err != nil {
+		return false, fmt.Errorf("listen %s: %w", VideoEventsChannel, err)
+	}
+	h.Connected()
+	silent := false
+	for {
+		_, payload, err := ln.ReceiveTimeout(ctx, listenIdle)
+		var ne net.Error
+		switch {
+		case err == nil:
+			silent = false
+			if payload != "" {
+				h.Changed(payload)
+			}
+		case ctx.Err() != nil:
+			return true, nil
+		case errors.As(err, &ne) && ne.Timeout() && !silent:
+			// An empty notification sent through the pool comes back on
+			// this connection if it is still alive.
+			silent = true
+			if err := pgdriver.Notify(ctx, d.bun, VideoEventsChannel, ""); err != nil {
+				return true, fmt.Errorf("ping %s: %w", VideoEventsChannel, err)
+			}
+		default:
+			return true, fmt.Errorf("receive %s: %w", VideoEventsChannel, err)
+		}
+	}
+}
