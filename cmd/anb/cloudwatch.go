@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+)
+
+// metricPutter is the CloudWatch call the backlog sink makes.
+type metricPutter interface {
+	PutMetricData(ctx context.Context, in *cloudwatch.PutMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error)
+}
+
+// cloudWatchBacklog publishes backlog samples as the CloudWatch metrics
+// TaskQueueBacklogCount and TaskQueueBacklogAgeSeconds, dimensions
+// TaskQueue and TaskQueueType, in Namespace: the signal the worker Auto
+// Scaling Group scales on.
+type cloudWatchBacklog struct {
+	Client    metricPutter
+	Namespace string
+	Now       func() time.Time
+}
+
+// newCloudWatchBacklog signs with the AWS default credential chain; the
+// region comes from it, or else from fallbackRegion.
+func newCloudWatchBacklog(ctx context.Context, namespace, fallbackRegion string) (*cloudWatchBacklog, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cloudwatch: load aws config: %w", err)
+	}
+	if awsCfg.Region == "" {
+		awsCfg.Region = fallbackRegion
+	}
+	return &cloudWatchBacklog{Client: cloudwatch.NewFromConfig(awsCfg), Namespace: namespace, Now: time.Now}, nil
+}
+
+func (c *cloudWatchBacklog) PutBacklog(ctx context.Context, samples []backlogSample) error {
+	now := c.Now()
+	data := make([]cwtypes.MetricDatum, 0, 2*len(samples))
+	for _, s := range samples {
+		dims := []cwtypes.Dimension{
+			{Name: aws.String("TaskQueue"), Value: aws.String(s.TaskQueue)},
+			{Name: aws.String("TaskQueueType"), Value: aws.String(s.Type)},
+		}
+		data = append(data,
+			cwtypes.MetricDatum{MetricName: aws.String("TaskQueueBacklogCount"), Dimensions: dims, Timestamp: aws.Time(now),
+				Value: aws.Float64(float64(s.Count)), Unit: cwtypes.StandardUnitCount},
+			cwtypes.MetricDatum{MetricName: aws.String("TaskQueueBacklogAgeSeconds"), Dimensions: dims, Timestamp: aws.Time(now),
+				Value: aws.Float64(s.Age.Seconds()), Unit: cwtypes.StandardUnitSeconds},
+		)
+	}
+	if _, err := c.Client.PutMetricData(ctx, &cloudwatch.PutMetricDataInput{Namespace: aws.String(c.Namespace), MetricData: data}); err != nil {
+		return fmt.Errorf("cloudwatch put metric data in %s: %w", c.Namespace, err)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSDKMetricsOnPrometheus(t *testing.T) {
+	m := newSDKMetrics()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	h := m.Handler().WithTags(map[string]string{"namespace": "default"})
+	h.Counter("temporal_request").Inc(2)
+	// The same name with a wider tag set: one family, labels filled.
+	h.WithTags(map[string]string{"operation": "PollWorkflowTaskQueue"}).Counter("temporal_request").Inc(1)
+	h.WithTags(map[string]string{"worker-type": "ActivityWorker"}).Gauge("temporal_worker_task_slots_available").Update(5)
+	h.Timer("temporal_request_latency").Record(30 * time.Millisecond)
+	h.Timer("temporal_request_latency").Record(time.Hour)
+
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP temporal_request Temporal SDK metric temporal_request.
+# TYPE temporal_request counter
+temporal_request{namespace="default",operation=""} 2
+temporal_request{namespace="default",operation="PollWorkflowTaskQueue"} 1
+# HELP temporal_worker_task_slots_available Temporal SDK metric temporal_worker_task_slots_available.
+# TYPE temporal_worker_task_slots_available gauge
+temporal_worker_task_slots_available{namespace="default",worker_type="ActivityWorker"} 5
+`), "temporal_request", "temporal_worker_task_slots_available"))
+
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == "temporal_request_latency" {
+			hist := mf.GetMetric()[0].GetHistogram()
+			assert.Equal(t, uint64(2), hist.GetSampleCount())
+			assert.InDelta(t, 3600.03, hist.GetSampleSum(), 1e-6)
+			for _, b := range hist.GetBucket() {
+				if b.GetUpperBound() == 0.05 {
+					assert.Equal(t, uint64(1), b.GetCumulativeCount())
+				}
+			}
+			return
+		}
+	}
+	t.Fatal("no temporal_request_latency family")
+}

@@ -1,0 +1,207 @@
+import { strict as assert } from 'node:assert';
+import { before, describe, it } from 'node:test';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AnbStack } from '../lib/anb-stack';
+import { defaultSettings } from '../lib/settings';
+
+type Resources = Record<string, { Properties: Record<string, unknown> }>;
+
+// The user data of a launch template, its Fn::Join flattened to text
+// with the tokens as placeholders.
+function userData(t: Template, logicalIdPrefix: string): string {
+  const lts = t.findResources('AWS::EC2::LaunchTemplate') as Resources;
+  const id = Object.keys(lts).find((k) => k.startsWith(logicalIdPrefix));
+  assert.ok(id, `no launch template ${logicalIdPrefix}`);
+  const data = lts[id].Properties.LaunchTemplateData as { UserData: unknown };
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (Array.isArray(v)) return v.map(flatten).join('');
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if ('Fn::Join' in o) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(flatten).join(sep);
+      }
+      if ('Fn::Base64' in o) return flatten(o['Fn::Base64']);
+      return '<token>';
+    }
+    return '';
+  };
+  return flatten(data.UserData);
+}
+
+describe('AnbStack', () => {
+  let t: Template;
+  before(() => {
+    const app = new App({ outdir: undefined });
+    t = Template.fromStack(new AnbStack(app, 'Test', { settings: defaultSettings }));
+  });
+
+  it('spans two AZs with public and private subnets and a NAT', () => {
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.resourceCountIs('AWS::EC2::Subnet', 4);
+    t.resourceCountIs('AWS::EC2::NatGateway', 1);
+    t.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true });
+    t.hasResourceProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: false });
+  });
+
+  it('runs PostgreSQL Multi-AZ, encrypted, with a generated secret', () => {
+    t.resourceCountIs('AWS::RDS::DBInstance', 1);
+    t.hasResourceProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres', MultiAZ: true, StorageEncrypted: true, DBInstanceClass: 'db.t4g.medium',
+    });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"anb"}' }),
+    });
+  });
+
+  it('keeps the bucket private, encrypted, TLS only, and aborts stale multipart uploads', () => {
+    t.resourceCountIs('AWS::S3::Bucket', 1);
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+      },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 }, Status: 'Enabled' })]),
+      },
+    });
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        })]),
+      },
+    });
+  });
+
+  it('redirects HTTP to HTTPS and serves HTTPS with the given certificate', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80, Protocol: 'HTTP',
+      DefaultActions: [{ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443', StatusCode: 'HTTP_301' }) }],
+    });
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443, Protocol: 'HTTPS', Certificates: [{ CertificateArn: { Ref: 'CertificateArn' } }],
+    });
+  });
+
+  it('health-checks the API on /readyz at the app port', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      HealthCheckPath: '/readyz', Port: 8080, Protocol: 'HTTP',
+    });
+  });
+
+  it('scales the API on ALBRequestCountPerTarget', () => {
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        TargetValue: 1000,
+      }),
+    });
+  });
+
+  it('scales workers on the transcode backlog metric and drains on scale-in', () => {
+    t.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 2);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ANB', MetricName: 'TaskQueueBacklogCount',
+      Dimensions: Match.arrayWith([{ Name: 'TaskQueue', Value: 'video-processing-transcode' }]),
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('TranscodeBacklogUpper') }],
+    });
+    t.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      PolicyType: 'StepScaling', AdjustmentType: 'ChangeInCapacity',
+    });
+    t.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', LifecycleHookName: 'anb-drain', DefaultResult: 'CONTINUE',
+    });
+  });
+
+  it('alarms on backlog age, dead letters, 5xx, p95, RDS CPU and free storage', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TaskQueueBacklogAgeSeconds', Threshold: 600 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'anb_bridge_messages_total', Dimensions: [{ Name: 'result', Value: 'dead_lettered' }],
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p95' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(elb, 0) + FILL(target, 0)' })]),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CPUUtilization', Namespace: 'AWS/RDS' });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Namespace: 'AWS/RDS' });
+    t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('rate-limits login and signup with WAF on the ALB', () => {
+    t.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      Rules: Match.arrayWith([Match.objectLike({
+        Name: 'auth-rate-limit',
+        Action: { Block: Match.anyValue() },
+        Statement: {
+          RateBasedStatement: Match.objectLike({
+            AggregateKeyType: 'IP',
+            ScopeDownStatement: {
+              OrStatement: {
+                Statements: [
+                  Match.objectLike({ ByteMatchStatement: Match.objectLike({ SearchString: '/api/auth/login' }) }),
+                  Match.objectLike({ ByteMatchStatement: Match.objectLike({ SearchString: '/api/auth/signup' }) }),
+                ],
+              },
+            },
+          }),
+        },
+      })]),
+    });
+    t.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+
+  it('runs MSK with IAM client authentication and TLS in transit', () => {
+    t.hasResourceProperties('AWS::MSK::Cluster', {
+      NumberOfBrokerNodes: 2,
+      BrokerNodeGroupInfo: Match.objectLike({ InstanceType: 'kafka.t3.small' }),
+      ClientAuthentication: { Sasl: { Iam: { Enabled: true } }, Unauthenticated: { Enabled: false } },
+      EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'TLS', InCluster: true } },
+    });
+    const docs = t.findResources('AWS::SSM::Document') as Resources;
+    const text = JSON.stringify(docs);
+    assert.match(text, /--topic video_tasks --/);
+    assert.match(text, /--topic video_tasks\.dlq --/);
+    assert.match(text, /anb migrate/);
+  });
+
+  it('opens the API port to the ALB only, and 5432/9098 to the instances only', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 8080, ToPort: 8080, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlbSg'), 'GroupId'] },
+    });
+    for (const port of [5432, 9098]) {
+      for (const from of ['^ApiSg', '^WorkerSg']) {
+        t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+          FromPort: port, ToPort: port, SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp(from), 'GroupId'] },
+        });
+      }
+    }
+    const ingress = t.findResources('AWS::EC2::SecurityGroupIngress') as Resources;
+    for (const r of Object.values(ingress)) {
+      assert.notEqual(r.Properties.CidrIp, '0.0.0.0/0', 'only the ALB is open to the internet');
+    }
+  });
+
+  it('boots API instances into `anb api` under systemd, after a checksum check', () => {
+    const ud = userData(t, 'ApiTemplate');
+    assert.match(ud, /ExecStart=\/usr\/local\/bin\/anb api/);
+    assert.match(ud, /systemctl enable --now anb-settings\.service anb-api\.service/);
+    assert.match(ud, /sha256sum -c -/);
+    assert.ok(ud.indexOf('sha256sum -c -') < ud.indexOf('install -m 0755 /opt/anb/anb'), 'verified before installed');
+    assert.match(ud, /ANB_HTTP_ADDR=0\.0\.0\.0:8080/);
+    assert.doesNotMatch(ud, /anb migrate/, 'migrations are a deploy step, not every boot');
+  });
+
+  it('boots workers into `anb worker` and `anb bridge` with ffmpeg and the backlog signal', () => {
+    const ud = userData(t, 'WorkerTemplate');
+    assert.match(ud, /ExecStart=\/usr\/local\/bin\/anb worker/);
+    assert.match(ud, /ExecStart=\/usr\/local\/bin\/anb bridge/);
+    assert.match(ud, /apt-get install .*ffmpeg/);
+    assert.match(ud, /ANB_CLOUDWATCH_NAMESPACE=ANB/);
+    assert.match(ud, /complete-lifecycle-action/);
+  });
+});
