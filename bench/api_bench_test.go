@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/testenv"
+	"github.com/anb-showcase/anb/processing"
+	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/videocheck"
+)
+
+const password = "s3cret-pass"
+
+// settings of a run, from the environment so that a slower machine can
+// run longer: ANB_BENCH_SECONDS per measurement, ANB_BCRYPT_COST.
+type settings struct {
+	duration   time.Duration
+	bcryptCost int
+	conns      int
+}
+
+func readSettings() settings {
+	s := settings{duration: 5 * time.Second, bcryptCost: 12, conns: 200}
+	if v, err := strconv.Atoi(os.Getenv("ANB_BENCH_SECONDS")); err == nil && v > 0 {
+		s.duration = time.Duration(v) * time.Second
+	}
+	if v, err := strconv.Atoi(os.Getenv("ANB_BCRYPT_COST")); err == nil && v > 0 {
+		s.bcryptCost = v
+	}
+	return s
+}
+
+// BenchmarkAPI measures the real API handler (middleware, caches,
+// PostgreSQL, S3) on a real listener beside a bare Gin handler on another,
+// in the same run, and prints the table of rates, latencies and ratios.
+func BenchmarkAPI(b *testing.B) {
+	env := servers.Get(b)
+	cfg := readSettings()
+	fix := seed(b, env, cfg)
+	apiURL := serve(b, fix.srv.Handler())
+	bareURL := serve(b, bareHandler())
+
+	for b.Loop() {
+		var rows []result
+		// The bare handler runs just before each row it is compared with:
+		// the VM is shared and its speed drifts within a run.
+		compare := func(name string, minRatio, maxP99Ms float64, targets ...vegeta.Target) {
+			bare := attack(b, "bare", cfg.conns, cfg.duration, vegeta.Target{Method: "GET", URL: bareURL + "/api/public/rankings"})
+			r := attack(b, name, cfg.conns, cfg.duration, targets...)
+			r.baseline, r.minRatio, r.maxP99Ms = bare.rate, minRatio, maxP99Ms
+			r.baselineName = fmt.Sprintf("bare Gin %.0f/s, p99 %s ms", bare.rate, ms(bare.p99))
+			rows = append(rows, r)
+		}
+		get := func(path, token string) vegeta.Target {
+			t := vegeta.Target{Method: "GET", URL: apiURL + path, Header: http.Header{}}
+			if token != "" {
+				t.Header.Set("Authorization", "Bearer "+token)
+			}
+			return t
+		}
+		compare("GET /api/public/rankings", 0.5, 50, get("/api/public/rankings", ""))
+		compare("GET /api/public/videos?limit=20", 0.5, 50, get("/api/public/videos?limit=20", ""))
+		compare("GET /api/public/videos?limit=20 signed in", 0.25, 0, get("/api/public/videos?limit=20", fix.viewer))
+		compare("GET /api/videos", 0.25, 0, get("/api/videos", fix.owner))
+		compare("GET /api/videos/{id}", 0.25, 0, get("/api/videos/"+fix.videoID, fix.owner))
+		rows = append(rows, benchLogin(b, apiURL, fix, cfg))
+		rows = append(rows, benchUpload(b, env, apiURL, fix))
+		printTable(os.Stdout, rows, cfg)
+	}
+}
+
+// fixture is the seeded data: 9 published videos of one owner, voted for
+// by the viewer.
+type fixture struct {
+	srv                 *api.Server
+	owner, viewer       string // tokens
+	ownerEmail, videoID string
+	passwords           *api.Passwords
+	hash                string
+}
+
+func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
+	b.Helper()
+	ctx := context.Background()
+	passwords, err := api.NewPasswords(cfg.bcryptCost)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hash, err := passwords.Hash(password)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Requests are logged as in production, to a sink: the terminal is not measured.
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	srv := &api.Server{
+		DB: env.DB, Store: env.Store, Passwords: passwords, Log: log,
+		Tokens: api.NewTokens([]byte("bench-secret-bench-secret-bench-secret-0"), time.Hour),
+		Topic:  testenv.Topic, MaxUploadBytes: 100 << 20, TempDir: b.TempDir(), Instance: "bench-1",
+		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second,
+		BodyPace: api.BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
+		Limits:   api.Limits{HashWait: 30 * time.Second},
+	}
+	user := func() (string, string) {
+		id := uuid.NewString()
+		email := "p-" + id + "@example.com"
+		if err := env.DB.CreateUser(ctx, &db.User{ID: id, FirstName: "Jugador", LastName: id[:8], Email: email,
+			PasswordHash: hash, City: "Bogotá", Country: "Colombia"}); err != nil {
+			b.Fatal(err)
+		}
+		return id, email
+	}
+	ownerID, ownerEmail := user()
+	viewerID, _ := user()
+	var last string
+	for i := range 9 {
+		id := uuid.NewString()
+		v := &db.Video{ID: id, UserID: ownerID, Title: fmt.Sprintf("Jugada %d", i), Status: db.StatusUploaded,
+			OriginalKey: storage.UploadedKey(id), WorkflowID: processing.WorkflowID(id)}
+		if err := env.DB.CreateVideo(ctx, v, &db.OutboxMessage{Topic: testenv.Topic, Key: id, Payload: []byte(`{}`)}); err != nil {
+			b.Fatal(err)
+		}
+		if err := env.DB.MarkProcessed(ctx, id, storage.ProcessedKey(id)); err != nil {
+			b.Fatal(err)
+		}
+		if err := env.DB.SetPoster(ctx, id, storage.PosterKey(id)); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			if err := env.DB.Vote(ctx, id, viewerID); err != nil {
+				b.Fatal(err)
+			}
+		}
+		last = id
+	}
+	token := func(id string) string {
+		t, _, err := srv.Tokens.Issue(id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return t
+	}
+	return fixture{srv: srv, owner: token(ownerID), viewer: token(viewerID), ownerEmail: ownerEmail, videoID: last,
+		passwords: passwords, hash: hash}
+}
+
+// procs is how many requests a CPU-bound endpoint can serve at once.
+func procs() int { return runtime.GOMAXPROCS(0) }
