@@ -21,12 +21,15 @@ export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 GO_TEST_FLAGS ?= -count=1 -timeout 40m
 
 .PHONY: help run test test-unit test-faults tools deps build lint clean-data record-history newman
+.PHONY: run-cluster test-cluster
 
 help:
 	@echo "make run    start PostgreSQL, Temporal (+UI), Kafka broker, S3, api, bridge and worker"
 	@echo "make test   lint, then every unit, integration and end-to-end test"
 	@echo "make test-unit    unit tests only: no servers, well under a minute"
 	@echo "make test-faults  kill and restart each part of the system under load"
+	@echo "make run-cluster  like run, with HAProxy in front of 3 APIs, 2 bridges and 2 workers"
+	@echo "make test-cluster the cluster under load while an API and a worker are killed"
 	@echo "make tools  install system packages and build the pinned tools into .bin/"
 
 deps:
@@ -59,6 +62,11 @@ build:
 run: tools build
 	$(BIN)/anb dev
 
+# The same servers with HAProxy on 127.0.0.1:8080 in front of three APIs
+# (8081-8083), two bridges in one consumer group and two workers.
+run-cluster: tools build
+	ANB_DEV_CLUSTER=true $(BIN)/anb dev
+
 lint: $(STATICCHECK_BIN) $(WORKFLOWCHECK_BIN)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -66,7 +74,7 @@ lint: $(STATICCHECK_BIN) $(WORKFLOWCHECK_BIN)
 	$(STATICCHECK_BIN) ./...
 	$(WORKFLOWCHECK_BIN) ./workflows/...
 
-test: tools lint
+test: tools lint deploy-test
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /faults)
 
 # Unit tests: -short skips every test that needs PostgreSQL, Temporal, S3,
@@ -77,6 +85,10 @@ test-unit:
 # Fault injection on the whole system as real processes (several minutes).
 test-faults: tools
 	go test $(GO_TEST_FLAGS) -v ./faults/
+
+# Many instances behind HAProxy as real processes, with kills (minutes).
+test-cluster: tools
+	ANB_CLUSTER_TEST=1 go test -count=1 -timeout 8m -v ./cluster/
 
 # As root in a private folder the cluster lives under the postgres user's
 # home and .data/postgres links to it: forget both.
@@ -105,3 +117,36 @@ record-history: tools
 .PHONY: bench-worker
 bench-worker: deps $(VERSITYGW_BIN)
 	go test -count=1 -run '^$$' -bench '^BenchmarkWorker$$' -benchtime 1x -timeout 60m ./activities/
+
+# The API beside a bare Gin handler in the same run, on real PostgreSQL
+# and S3: requests/s, p50/p95/p99 and the ratios to the targets. Not part
+# of `make test`: about two minutes (ANB_BENCH_SECONDS per measurement).
+.PHONY: bench-api
+bench-api: $(VERSITYGW_BIN)
+	go test -count=1 -run '^$$' -bench '^BenchmarkAPI$$' -benchtime 1x -timeout 30m ./bench/
+
+# Infrastructure as code (deploy/aws, AWS CDK in TypeScript, its own
+# lockfile): assertions on the synthesized templates and the templates
+# themselves, offline, with no AWS account.
+DEPLOY_AWS := deploy/aws
+.PHONY: deploy-deps deploy-test deploy-synth release
+deploy-deps:
+	@[ -d $(DEPLOY_AWS)/node_modules ] || (cd $(DEPLOY_AWS) && npm ci --no-audit --no-fund)
+
+deploy-test: deploy-deps
+	cd $(DEPLOY_AWS) && npm test
+
+# Writes the CloudFormation templates to deploy/aws/cdk.out/.
+deploy-synth: deploy-deps
+	cd $(DEPLOY_AWS) && npm run synth
+
+# The release artifact the instances install: a static linux/amd64 anb in
+# dist/anb-<version>-linux-amd64.tar.gz with its .sha256 beside it.
+VERSION ?= $(shell git describe --always --dirty)
+RELEASE_NAME := anb-$(VERSION)-linux-amd64
+release:
+	rm -rf dist/$(RELEASE_NAME) && mkdir -p dist/$(RELEASE_NAME)
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o dist/$(RELEASE_NAME)/anb ./cmd/anb
+	tar -C dist/$(RELEASE_NAME) --owner=0 --group=0 -czf dist/$(RELEASE_NAME).tar.gz anb
+	cd dist && sha256sum $(RELEASE_NAME).tar.gz > $(RELEASE_NAME).tar.gz.sha256
+	@echo "dist/$(RELEASE_NAME).tar.gz sha256 $$(cut -d' ' -f1 dist/$(RELEASE_NAME).tar.gz.sha256)"

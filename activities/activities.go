@@ -74,6 +74,9 @@ type TranscodeResult struct {
 	InputSeconds   float64
 	OutputSeconds  float64
 	ProcessedBytes int64
+	// PosterKey is the poster image, recorded on the video before it is
+	// published; empty in results of workers that made none.
+	PosterKey string
 }
 
 // StartProcessing sets the video's status to processing.
@@ -100,6 +103,7 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 
 	src := filepath.Join(dir, "original.mp4")
 	dst := filepath.Join(dir, "processed.mp4")
+	poster := filepath.Join(dir, "poster.jpg")
 	beat := &progressBeat{ctx: ctx}
 	stop := beat.keepAlive()
 	_, err = a.Store.Download(ctx, storage.UploadedKey(in.VideoID), src)
@@ -137,7 +141,7 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 			}
 		}
 	}
-	if err := a.Transcoder.Run(ctx, info, src, dst, report); err != nil {
+	if err := a.Transcoder.Run(ctx, info, src, dst, poster, report); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transcode cancelled: %w", ctx.Err())
 		}
@@ -157,11 +161,25 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 	if err != nil {
 		return nil, fmt.Errorf("upload processed: %w", err)
 	}
+	posterKey := storage.PosterKey(in.VideoID)
+	stop = beat.keepAlive()
+	err = a.Store.PutFileAs(ctx, posterKey, poster, "image/jpeg")
+	stop()
+	if err != nil {
+		return nil, fmt.Errorf("upload poster: %w", err)
+	}
+	if err := a.DB.SetPoster(ctx, in.VideoID, posterKey); err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
+		}
+		return nil, fmt.Errorf("record poster: %w", err)
+	}
 	return &TranscodeResult{
 		ProcessedKey:   key,
 		InputSeconds:   info.Duration,
 		OutputSeconds:  a.Transcoder.OutputDuration(info),
 		ProcessedBytes: st.Size(),
+		PosterKey:      posterKey,
 	}, nil
 }
 

@@ -61,7 +61,7 @@ func BenchmarkWorker(b *testing.B) {
 			var bd, wd time.Duration
 			for range 2 {
 				d := timed(b, func() error {
-					return tr.Run(ctx, info, path, filepath.Join(b.TempDir(), "out.mp4"), nil)
+					return tr.Run(ctx, info, path, filepath.Join(b.TempDir(), "out.mp4"), "", nil)
 				})
 				bd = minNonZero(bd, d)
 				d, err := record(b, path).run()

@@ -105,9 +105,10 @@ func bearer(c *gin.Context) (string, bool) {
 	return strings.TrimSpace(token), true
 }
 
-// requireAuth rejects requests without a valid token with 401.
+// requireAuth rejects requests without a valid token with 401. The token
+// comes from the Authorization header or, without one, the session cookie.
 func (s *Server) requireAuth(c *gin.Context) {
-	token, ok := bearer(c)
+	token, fromCookie, ok := callerToken(c)
 	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="anb"`)
 		writeProblem(c, problem(401, "unauthorized", msgUnauthorized))
@@ -117,6 +118,9 @@ func (s *Server) requireAuth(c *gin.Context) {
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="anb", error="invalid_token"`)
 		writeProblem(c, problem(401, "unauthorized", msgUnauthorized))
+		return
+	}
+	if !checkCSRF(c, fromCookie) {
 		return
 	}
 	c.Set(userIDKey, sub)
@@ -130,7 +134,7 @@ func userID(c *gin.Context) string { return c.GetString(userIDKey) }
 // public list has no 401 in the contract: the answer then carries a
 // WWW-Authenticate header so a client can tell its token was refused.
 func (s *Server) optionalAuth(c *gin.Context) {
-	token, ok := bearer(c)
+	token, fromCookie, ok := callerToken(c)
 	if !ok {
 		if c.GetHeader("Authorization") != "" {
 			c.Header("WWW-Authenticate", `Bearer realm="anb", error="invalid_token"`)
@@ -142,6 +146,9 @@ func (s *Server) optionalAuth(c *gin.Context) {
 	if err != nil {
 		c.Header("WWW-Authenticate", `Bearer realm="anb", error="invalid_token"`)
 		c.Next()
+		return
+	}
+	if !checkCSRF(c, fromCookie) {
 		return
 	}
 	c.Set(userIDKey, sub)

@@ -94,7 +94,7 @@ func newHarness(t *testing.T) *harness {
 		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, RankingTTL: 2 * time.Second,
 		BodyPace: BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		TempDir:  t.TempDir(),
+		TempDir:  t.TempDir(), Instance: "api-test-1",
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},

@@ -20,7 +20,7 @@ func TestHealthAndReady(t *testing.T) {
 	h := newHarness(t)
 	r := h.do("GET", "/healthz", "", nil, "")
 	require.Equal(t, 200, r.Code)
-	assert.JSONEq(t, `{"status":"ok"}`, string(r.Body))
+	assert.JSONEq(t, `{"status":"ok","instance":"api-test-1"}`, string(r.Body))
 	r = h.do("GET", "/readyz", "", nil, "")
 	require.Equal(t, 200, r.Code, string(r.Body))
 	assert.JSONEq(t, `{"status":"ready"}`, string(r.Body))

@@ -5,13 +5,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/anb-showcase/anb/db"
 )
@@ -61,51 +58,6 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 	return p, nil
 }
 
-type publicVideoView struct {
-	VideoID      string `json:"video_id"`
-	Title        string `json:"title"`
-	ProcessedURL string `json:"processed_url"`
-	Username     string `json:"username"`
-	City         string `json:"city"`
-	Votes        int    `json:"votes"`
-	ProcessedAt  string `json:"processed_at"`
-	Voted        *bool  `json:"voted,omitempty"`
-}
-
-// publicVideos lists published videos; with a valid token each item says
-// whether the caller voted for it.
-func (s *Server) publicVideos(c *gin.Context) {
-	page, p := pageQuery(c, 20)
-	if p != nil {
-		writeProblem(c, p)
-		return
-	}
-	viewer := userID(c)
-	videos, err := s.DB.PublicVideos(c.Request.Context(), page, viewer)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := make([]publicVideoView, 0, len(videos))
-	for _, v := range videos {
-		u, err := s.Store.URL(c.Request.Context(), v.ProcessedKey)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		item := publicVideoView{
-			VideoID: v.ID, Title: v.Title, ProcessedURL: u, Username: v.FirstName + " " + v.LastName,
-			City: v.City, Votes: v.Votes, ProcessedAt: rfc3339(v.ProcessedAt),
-		}
-		if viewer != "" {
-			voted := v.Voted
-			item.Voted = &voted
-		}
-		out = append(out, item)
-	}
-	c.PureJSON(200, out) // presigned URLs stay readable: no \u0026 escapes
-}
-
 // vote records the caller's vote; the database settles races.
 func (s *Server) vote(c *gin.Context) {
 	id := c.Param("video_id")
@@ -118,6 +70,7 @@ func (s *Server) vote(c *gin.Context) {
 		return
 	}
 	s.rankings.invalidate()
+	s.publicList.invalidate()
 	s.metrics.votes.Inc()
 	c.JSON(200, gin.H{"message": msgVoted})
 }
@@ -151,75 +104,4 @@ func (s *Server) publicRankings(c *gin.Context) {
 		return
 	}
 	c.JSON(200, out)
-}
-
-// rankingCache keeps computed ranking pages for a short time. A burst of
-// requests for one page runs one query (singleflight); a vote on this
-// instance invalidates every page at once, and the TTL bounds how stale a
-// page can be after votes on other instances.
-type rankingCache struct {
-	ttl   time.Duration
-	group singleflight.Group
-	now   func() time.Time
-
-	mu         sync.Mutex
-	generation uint64
-	entries    map[string]rankingEntry
-}
-
-type rankingEntry struct {
-	rows       []rankingView
-	expires    time.Time
-	generation uint64
-}
-
-// maxRankingEntries bounds memory: many distinct city/offset pairs only
-// make the cache start over.
-const maxRankingEntries = 4096
-
-func newRankingCache(ttl time.Duration) *rankingCache {
-	return &rankingCache{ttl: ttl, now: time.Now, entries: map[string]rankingEntry{}}
-}
-
-func (rc *rankingCache) invalidate() {
-	rc.mu.Lock()
-	rc.generation++
-	clear(rc.entries)
-	rc.mu.Unlock()
-}
-
-func (rc *rankingCache) get(ctx context.Context, p db.Page, compute func(context.Context) ([]rankingView, error)) ([]rankingView, error) {
-	key := strings.ToLower(p.City) + "\x00" + strconv.Itoa(p.Limit) + "\x00" + strconv.Itoa(p.Offset)
-	rc.mu.Lock()
-	e, ok := rc.entries[key]
-	gen := rc.generation
-	rc.mu.Unlock()
-	if ok && e.generation == gen && rc.now().Before(e.expires) {
-		return e.rows, nil
-	}
-	// The generation is part of the flight key: a computation that began
-	// before a vote is not shared with requests that came after it.
-	v, err, _ := rc.group.Do(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		// Detached from the first caller: its departure must not fail the
-		// others waiting on the same flight.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		rows, err := compute(ctx)
-		if err != nil {
-			return nil, err
-		}
-		rc.mu.Lock()
-		if rc.generation == gen {
-			if len(rc.entries) >= maxRankingEntries {
-				clear(rc.entries)
-			}
-			rc.entries[key] = rankingEntry{rows: rows, expires: rc.now().Add(rc.ttl), generation: gen}
-		}
-		rc.mu.Unlock()
-		return rows, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]rankingView), nil
 }

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -43,10 +44,16 @@ type Server struct {
 	// RankingTTL is how long a computed ranking page is served from memory
 	// (votes on this instance invalidate it at once); 0 means 2 s.
 	RankingTTL time.Duration
+	// PublicCacheTTL is how long a page of the public video list is served
+	// from memory (votes and deletes on this instance invalidate it at
+	// once, publishing by the worker waits for it); 0 means 2 s.
+	PublicCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace BodyPace
 	// TempDir receives uploads while they are checked.
 	TempDir string
+	// Instance names this process in /healthz.
+	Instance string
 	// Ready checks named dependencies for /readyz.
 	Ready map[string]func(context.Context) error
 	// MetricsMux, when set, gets /metrics instead of the public router
@@ -57,10 +64,18 @@ type Server struct {
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for the per-address limits); from any other peer it is ignored.
 	TrustedProxies []netip.Prefix
+	// DevCookies drops the Secure flag of the session cookie, for a
+	// development server reached over plain HTTP.
+	DevCookies bool
+	// EventsHeartbeat is how often a quiet event stream gets a comment;
+	// 0 means 15 s.
+	EventsHeartbeat time.Duration
 
-	rankings *rankingCache
-	metrics  *metrics
-	throttle *throttle
+	rankings   *rankingCache
+	publicList *pageCache[*publicPage]
+	metrics    *metrics
+	throttle   *throttle
+	events     *eventHub
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
@@ -71,8 +86,10 @@ func (s *Server) Handler() http.Handler { return s.router() }
 
 func (s *Server) router() *gin.Engine {
 	s.rankings = newRankingCache(s.RankingTTL)
+	s.publicList = newPageCache[*publicPage](cmp.Or(s.PublicCacheTTL, 2*time.Second))
 	s.metrics = newMetrics()
 	s.throttle = newThrottle(s.Limits)
+	s.events = newEventHub(s.DB, s.Log)
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -83,8 +100,11 @@ func (s *Server) router() *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, problem(405, "method_not_allowed", "Método no permitido para este recurso."))
 	})
+	// The web app answers every other GET outside /api.
+	s.mountWeb(r)
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok"}) })
+	// The instance lets a client behind a load balancer see who answered.
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok", "instance": s.Instance}) })
 	r.GET("/readyz", s.readyz)
 	if s.MetricsMux != nil {
 		s.MetricsMux.Handle("/metrics", s.metrics.handler())
@@ -99,11 +119,13 @@ func (s *Server) router() *gin.Engine {
 
 	a.POST("/auth/signup", private, s.signup)
 	a.POST("/auth/login", private, s.login)
+	a.POST("/auth/logout", private, s.logout)
 
 	v := a.Group("/videos", private, s.requireAuth)
 	v.POST("/upload", s.limitUploads, s.upload)
 	v.GET("", s.listVideos)
 	v.GET("/:video_id", s.getVideo)
+	v.GET("/:video_id/events", s.videoEvents)
 	v.DELETE("/:video_id", s.deleteVideo)
 
 	p := a.Group("/public")

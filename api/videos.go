@@ -245,6 +245,7 @@ type videoView struct {
 	ProcessedAt  *string `json:"processed_at,omitempty"`
 	OriginalURL  *string `json:"original_url,omitempty"`
 	ProcessedURL *string `json:"processed_url,omitempty"`
+	PosterURL    *string `json:"poster_url,omitempty"`
 	Votes        *int    `json:"votes,omitempty"`
 	Progress     *int    `json:"progress,omitempty"`
 	Error        *string `json:"error,omitempty"`
@@ -255,11 +256,18 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 	if v.Status == db.StatusProcessed && v.ProcessedAt != nil && v.ProcessedKey != nil {
 		at := rfc3339(*v.ProcessedAt)
 		out.ProcessedAt = &at
-		u, err := s.Store.URL(ctx, *v.ProcessedKey)
+		u, err := s.Store.MediaURL(ctx, *v.ProcessedKey)
 		if err != nil {
 			return out, err
 		}
 		out.ProcessedURL = &u
+		if v.PosterKey != nil {
+			pu, err := s.Store.MediaURL(ctx, *v.PosterKey)
+			if err != nil {
+				return out, err
+			}
+			out.PosterURL = &pu
+		}
 	}
 	if !detail {
 		return out, nil
@@ -358,13 +366,14 @@ func (s *Server) deleteVideo(c *gin.Context) {
 			s.Log.Warn("cancel processing of deleted video", "video_id", v.ID, "workflow_id", v.WorkflowID, "err", err)
 		}
 	}
-	keys := []string{v.OriginalKey, storage.ProcessedKey(v.ID)}
+	keys := []string{v.OriginalKey, storage.ProcessedKey(v.ID), storage.PosterKey(v.ID)}
 	if v.ProcessedKey != nil && *v.ProcessedKey != keys[1] {
 		keys = append(keys, *v.ProcessedKey)
 	}
 	if err := s.Store.Delete(ctx, keys...); err != nil {
 		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
 	}
+	s.publicList.invalidate()
 	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
 	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})
 }

@@ -39,6 +39,7 @@ type Video struct {
 	Status       string     `bun:"status"`
 	OriginalKey  string     `bun:"original_key"`
 	ProcessedKey *string    `bun:"processed_key"`
+	PosterKey    *string    `bun:"poster_key"`
 	WorkflowID   string     `bun:"workflow_id"`
 	Progress     int        `bun:"progress"`
 	Error        *string    `bun:"error"`

@@ -35,6 +35,7 @@ type PublicVideo struct {
 	ID           string    `bun:"id"`
 	Title        string    `bun:"title"`
 	ProcessedKey string    `bun:"processed_key"`
+	PosterKey    *string   `bun:"poster_key"`
 	FirstName    string    `bun:"first_name"`
 	LastName     string    `bun:"last_name"`
 	City         string    `bun:"city"`
@@ -49,7 +50,7 @@ func (d *DB) PublicVideos(ctx context.Context, p Page, viewerID string) ([]Publi
 	out := []PublicVideo{}
 	q := d.bun.NewSelect().TableExpr("videos AS v").
 		Join("JOIN users AS u ON u.id = v.user_id").
-		ColumnExpr("v.id, v.title, v.processed_key, u.first_name, u.last_name, u.city, v.processed_at").
+		ColumnExpr("v.id, v.title, v.processed_key, v.poster_key, u.first_name, u.last_name, u.city, v.processed_at").
 		ColumnExpr("(SELECT count(*) FROM votes WHERE votes.video_id = v.id) AS votes").
 		Where("v.status = ?", StatusProcessed).
 		OrderExpr("v.processed_at DESC, v.id").

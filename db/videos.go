@@ -87,6 +87,14 @@ func (d *DB) MarkProcessed(ctx context.Context, id, processedKey string) error {
 	return checkOne(res, err, "mark processed "+id)
 }
 
+// SetPoster records the video's poster image. It is written before the
+// video is published, so a published video never lacks the poster it has.
+func (d *DB) SetPoster(ctx context.Context, id, posterKey string) error {
+	res, err := d.bun.NewUpdate().Model((*Video)(nil)).Set("poster_key = ?", posterKey).
+		Where("id = ?", id).Exec(ctx)
+	return checkOne(res, err, "set poster "+id)
+}
+
 // MarkFailed records why a video cannot be processed; a published video is
 // never demoted.
 func (d *DB) MarkFailed(ctx context.Context, id, reason string) error {

@@ -31,7 +31,7 @@ func BenchmarkPresets(b *testing.B) {
 	render := func(preset string, crf int) (string, time.Duration) {
 		out := filepath.Join(b.TempDir(), fmt.Sprintf("%s-%d.mp4", preset, crf))
 		start := time.Now()
-		require.NoError(b, encoder(b, media.Options{Preset: preset, CRF: crf}).Run(ctx, info, in, out, nil))
+		require.NoError(b, encoder(b, media.Options{Preset: preset, CRF: crf}).Run(ctx, info, in, out, "", nil))
 		return out, time.Since(start)
 	}
 	for b.Loop() {

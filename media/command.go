@@ -11,8 +11,9 @@ import (
 // filtergraph trims, normalises the frame rate, fits and pads the picture,
 // watermarks it and concatenates it between the intro and outro cards made
 // from the logo at logoPath. This file is the only one that knows
-// ffmpeg-go, so the library can be replaced.
-func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err error) {
+// ffmpeg-go, so the library can be replaced. A poster with a path is a
+// second output of the same pass: one watermarked frame of the player's clip.
+func (t *Transcoder) Args(inPath, logoPath, outPath string, poster Poster) (args []string, err error) {
 	defer func() {
 		// ffmpeg-go panics on an invalid graph instead of returning an error.
 		if r := recover(); r != nil {
@@ -49,6 +50,17 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err 
 	main = main.Overlay(mark, "repeat", ffmpeg.KwArgs{
 		"x": "main_w-overlay_w-" + margin, "y": "main_h-overlay_h-" + margin,
 	})
+	var still *ffmpeg.Stream
+	if poster.Path != "" {
+		// The poster branch keeps one frame of the fitted, watermarked clip;
+		// frames are counted after fps, so the pick is exact.
+		branches := main.Split()
+		main = branches.Get("0")
+		frame := itoa(int(poster.At * float64(o.FPS)))
+		still = branches.Get("1").
+			Filter("trim", nil, ffmpeg.KwArgs{"start_frame": frame, "end_frame": itoa(int(poster.At*float64(o.FPS)) + 1)}).
+			Filter("scale", ffmpeg.Args{itoa(posterWidth), itoa(posterHeight)}, ffmpeg.KwArgs{"flags": "lanczos"})
+	}
 
 	// One card, the logo centred on navy, split into intro and outro.
 	// Compositing it once is cheaper, and it avoids an ffmpeg-go pitfall:
@@ -77,9 +89,30 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string) (args []string, err 
 		"movflags": "+faststart",
 		"threads":  itoa(o.Threads),
 		"f":        "mp4",
-	}).GlobalArgs("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1",
+	})
+	if still != nil {
+		out = ffmpeg.MergeOutputs(out, still.Output(poster.Path, ffmpeg.KwArgs{
+			"frames:v": "1", "q:v": itoa(posterQuality), "f": "image2", "update": "1",
+		}))
+	}
+	out = out.GlobalArgs("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-progress", "pipe:1",
 		"-filter_complex_threads", itoa(o.Threads), "-y")
 	return out.GetArgs(), nil
 }
+
+// Poster asks for a still image beside the video: Path is the JPEG to
+// write, At the second of the kept clip to take it from.
+type Poster struct {
+	Path string
+	At   float64
+}
+
+// The poster is 16:9 at the contract's size whatever the video's, and a
+// JPEG quality (2 best, 31 worst) that keeps it around 100 KB.
+const (
+	posterWidth   = 1280
+	posterHeight  = 720
+	posterQuality = 4
+)
 
 func formatSeconds(s float64) string { return strconv.FormatFloat(s, 'f', 3, 64) }

@@ -58,7 +58,7 @@ func argAfter(args []string, flag string) string {
 
 func TestArgsComposeOnePass(t *testing.T) {
 	tr := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "faster", CRF: 24, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second})
-	args, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
+	args, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4", Poster{})
 	require.NoError(t, err)
 
 	// One filtergraph, one mapped video stream, no audio.
@@ -99,13 +99,13 @@ func TestArgsComposeOnePass(t *testing.T) {
 	assert.Equal(t, "pipe:1", argAfter(args, "-progress"))
 	assert.Contains(t, args, "-nostdin")
 
-	again, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4")
+	again, err := tr.Args("/in/video.mp4", "/tmp/logo.png", "/out/processed.mp4", Poster{})
 	require.NoError(t, err)
 	assert.Equal(t, args, again, "composition is deterministic")
 }
 
 func TestArgsFollowOptions(t *testing.T) {
-	args, err := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second, MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4")
+	args, err := mustTranscoder(t, Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second, MaxSeconds: 12.5, Width: 1920, Height: 1080, FPS: 25}).Args("in.mp4", "logo.png", "out.mp4", Poster{})
 	require.NoError(t, err)
 	all := strings.Join(args, " ")
 	assert.Contains(t, all, "-t 12.500 -i in.mp4")
@@ -131,7 +131,7 @@ printf 'out_time_us=7000000\nprogress=continue\nout_time_us=35000000\nprogress=e
 	require.NoError(t, os.WriteFile(fake, []byte(script), 0o755))
 	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 2, StallTimeout: time.Minute, TimePerSecond: time.Second})
 	var got []float64
-	err := tr.Run(t.Context(), &Info{Duration: 60}, "in.mp4", filepath.Join(dir, "out.mp4"), func(f float64) { got = append(got, f) })
+	err := tr.Run(t.Context(), &Info{Duration: 60}, "in.mp4", filepath.Join(dir, "out.mp4"), "", func(f float64) { got = append(got, f) })
 	require.NoError(t, err)
 	assert.Equal(t, []float64{0.2, 1}, got)
 	data, err := os.ReadFile(calls)
@@ -160,7 +160,7 @@ while true; do printf 'out_time_us=1000000\nprogress=continue\n'; sleep 0.1; don
 `)
 	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: 700 * time.Millisecond, TimePerSecond: time.Minute})
 	start := time.Now()
-	err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), "", nil)
 	require.ErrorIs(t, err, ErrStalled)
 	assert.NotErrorIs(t, err, ErrUndecodable)
 	assert.Less(t, time.Since(start), 10*time.Second)
@@ -175,7 +175,7 @@ while true; do i=$((i+1000)); printf 'out_time_us=%d\nprogress=continue\n' $i; s
 	tr := mustTranscoder(t, Options{FFmpeg: fake, Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: 200 * time.Millisecond, TimePerSecond: 20 * time.Millisecond})
 	in := &Info{Duration: 30}
 	assert.Equal(t, 700*time.Millisecond, tr.Budget(in), "35 s of output at 20 ms each")
-	err := tr.Run(t.Context(), in, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err := tr.Run(t.Context(), in, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), "", nil)
 	require.ErrorIs(t, err, ErrOverBudget)
 }
 
@@ -194,7 +194,7 @@ func TestRunClassifiesBySignal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := mustTranscoder(t, Options{FFmpeg: fakeFFmpeg(t, tc.body), Preset: "veryfast", CRF: 23, Threads: 1, StallTimeout: time.Minute, TimePerSecond: time.Minute})
-			err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), nil)
+			err := tr.Run(t.Context(), &Info{Duration: 30}, "in.mp4", filepath.Join(t.TempDir(), "out.mp4"), "", nil)
 			require.Error(t, err)
 			assert.Equal(t, tc.input, errors.Is(err, ErrUndecodable), "%v", err)
 		})

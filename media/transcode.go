@@ -83,6 +83,17 @@ func (t *Transcoder) OutputDuration(in *Info) float64 {
 	return min(in.Duration, t.opts.MaxSeconds) + BumpersSeconds
 }
 
+// posterAt is where in the kept clip the poster is taken: past the opening
+// seconds (often a still camera or a fade) and before the play ends.
+const posterAt = 0.4
+
+func (t *Transcoder) poster(in *Info, path string) Poster {
+	if path == "" {
+		return Poster{}
+	}
+	return Poster{Path: path, At: posterAt * min(in.Duration, t.opts.MaxSeconds)}
+}
+
 // ErrStalled: ffmpeg's output stopped advancing and it was killed. Worth a
 // retry: the process, not the input, froze.
 var ErrStalled = errors.New("ffmpeg made no progress")
@@ -95,10 +106,11 @@ func (t *Transcoder) Budget(in *Info) time.Duration {
 	return max(t.opts.StallTimeout, time.Duration(t.OutputDuration(in)*float64(t.opts.TimePerSecond)))
 }
 
-// Run renders in to out with one ffmpeg pass. progress, if not nil, gets
-// the fraction (0-1) done. Cancelling ctx kills ffmpeg; so do a stall
+// Run renders in to out with one ffmpeg pass and, when posterPath is not
+// empty, writes the poster JPEG in the same pass. progress, if not nil,
+// gets the fraction (0-1) done. Cancelling ctx kills ffmpeg; so do a stall
 // (ErrStalled) and the time budget (ErrOverBudget).
-func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, progress func(float64)) error {
+func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath, posterPath string, progress func(float64)) error {
 	runCtx, cancel := context.WithTimeoutCause(ctx, t.Budget(in), ErrOverBudget)
 	defer cancel()
 	logo, err := WriteLogo(filepath.Dir(outPath))
@@ -106,7 +118,7 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath string, 
 		return err
 	}
 	defer os.Remove(logo)
-	args, err := t.Args(inPath, logo, outPath)
+	args, err := t.Args(inPath, logo, outPath, t.poster(in, posterPath))
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func TestTranscode(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.mp4")
 			var last float64
 			progress := 0
-			require.NoError(t, tr.Run(ctx, info, in, out, func(f float64) {
+			require.NoError(t, tr.Run(ctx, info, in, out, "", func(f float64) {
 				assert.GreaterOrEqual(t, f, last, "progress goes forward")
 				assert.LessOrEqual(t, f, 1.0)
 				last = f
@@ -194,7 +194,7 @@ func TestRunCancelled(t *testing.T) {
 	started := make(chan struct{}, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- encoder(t, media.Options{}).Run(ctx, info, in, filepath.Join(dir, "out.mp4"), func(float64) {
+		done <- encoder(t, media.Options{}).Run(ctx, info, in, filepath.Join(dir, "out.mp4"), "", func(float64) {
 			select {
 			case started <- struct{}{}:
 			default:
@@ -227,12 +227,12 @@ func TestRunReportsFFmpegFailure(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "garbage.mp4")
 	require.NoError(t, os.WriteFile(in, []byte("not a video at all"), 0o644))
 	info := &media.Info{Duration: 10, Width: 1920, Height: 1080}
-	err := encoder(t, media.Options{}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err := encoder(t, media.Options{}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), "", nil)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, media.ErrUndecodable), "got %v", err)
 
 	// A missing binary is not the input's fault.
-	err = encoder(t, media.Options{FFmpeg: "/nonexistent/ffmpeg"}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), nil)
+	err = encoder(t, media.Options{FFmpeg: "/nonexistent/ffmpeg"}).Run(context.Background(), info, in, filepath.Join(t.TempDir(), "out.mp4"), "", nil)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, media.ErrUndecodable), "got %v", err)
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,12 @@ type Config struct {
 	SecretKey string
 	// PresignTTL is how long the links handed to players stay valid.
 	PresignTTL time.Duration
+	// MediaURLWindow is how long a published object's presigned link stays
+	// the same (0 means 10 min); it stays valid PresignTTL past its window.
+	MediaURLWindow time.Duration
+	// MediaBaseURL, when set, replaces presigning for published objects:
+	// their links are <MediaBaseURL>/<key> (a CDN in front of the bucket).
+	MediaBaseURL string
 }
 
 // Store reads and writes the bucket's objects.
@@ -37,6 +44,7 @@ type Store struct {
 	presign *s3.PresignClient
 	bucket  string
 	ttl     time.Duration
+	media   *mediaLinks
 }
 
 // ErrNotFound is returned when an object does not exist.
@@ -47,7 +55,16 @@ const UploadedPrefix = "videos/uploaded/"
 
 // Keys of a video's objects, as the design fixes them.
 func UploadedKey(videoID string) string  { return UploadedPrefix + videoID + ".mp4" }
-func ProcessedKey(videoID string) string { return "videos/processed/" + videoID + ".mp4" }
+func ProcessedKey(videoID string) string { return ProcessedPrefix + videoID + ".mp4" }
+func PosterKey(videoID string) string    { return ProcessedPrefix + videoID + ".jpg" }
+
+// ProcessedPrefix is the prefix of every published object.
+const ProcessedPrefix = "videos/processed/"
+
+// publishedCacheControl lets browsers and a CDN keep published objects,
+// which never change once written, behind links that stay the same for a
+// window.
+const publishedCacheControl = "public, max-age=86400"
 
 // New builds a client; it does not contact the server.
 func New(cfg Config) *Store {
@@ -68,7 +85,9 @@ func New(cfg Config) *Store {
 		opts.Credentials = &defaultChain{}
 	}
 	client := s3.New(opts)
-	return &Store{client: client, presign: s3.NewPresignClient(client), bucket: cfg.Bucket, ttl: cfg.PresignTTL}
+	presign := s3.NewPresignClient(client)
+	return &Store{client: client, presign: presign, bucket: cfg.Bucket, ttl: cfg.PresignTTL,
+		media: newMediaLinks(cfg, presign, cfg.Bucket)}
 }
 
 // defaultChain is the AWS default credential chain, loaded on first use so
@@ -117,6 +136,11 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // PutFile uploads a local file. A seekable body lets the SDK retry.
 func (s *Store) PutFile(ctx context.Context, key, path string) error {
+	return s.PutFileAs(ctx, key, path, "video/mp4")
+}
+
+// PutFileAs uploads the file at path to key with the given content type.
+func (s *Store) PutFileAs(ctx context.Context, key, path, contentType string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
@@ -131,10 +155,18 @@ func (s *Store) PutFile(ctx context.Context, key, path string) error {
 		Key:           &key,
 		Body:          f,
 		ContentLength: aws.Int64(st.Size()),
-		ContentType:   aws.String("video/mp4"),
+		ContentType:   aws.String(contentType),
+		CacheControl:  cacheControl(key),
 	})
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+func cacheControl(key string) *string {
+	if strings.HasPrefix(key, ProcessedPrefix) {
+		return aws.String(publishedCacheControl)
 	}
 	return nil
 }
@@ -214,7 +246,14 @@ func (s *Store) List(ctx context.Context, prefix string) ([]Object, error) {
 	return objs, nil
 }
 
-// URL is a presigned GET link to an object.
+// MediaURL is the link to a published object (a processed video or a
+// poster), the same for a whole window so that it can be cached.
+func (s *Store) MediaURL(ctx context.Context, key string) (string, error) {
+	return s.media.url(ctx, key)
+}
+
+// URL is a presigned GET link to an object, fresh on every call: for the
+// originals, which only their owner sees.
 func (s *Store) URL(ctx context.Context, key string) (string, error) {
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key},
 		s3.WithPresignExpires(s.ttl))

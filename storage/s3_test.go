@@ -62,6 +62,19 @@ func TestObjectLifecycle(t *testing.T) {
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.Equal(t, content, body)
 
+	// So does a media link signed at the start of its window.
+	media, err := s.MediaURL(ctx, key)
+	require.NoError(t, err)
+	again, err := s.MediaURL(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, media, again)
+	resp, err = http.Get(media)
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, string(body))
+	assert.Equal(t, content, body)
+
 	require.NoError(t, s.Delete(ctx, key, storage.ProcessedKey("missing-is-fine")))
 	ok, err = s.Exists(ctx, key)
 	require.NoError(t, err)
@@ -137,4 +150,32 @@ func TestListUnderPrefix(t *testing.T) {
 		assert.EqualValues(t, 1, o.Size)
 	}
 	assert.Equal(t, want, got)
+}
+
+func TestPublishedObjectsAreCacheable(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	s := testEnv().Store
+	src := filepath.Join(t.TempDir(), "p.jpg")
+	require.NoError(t, os.WriteFile(src, []byte("jpeg"), 0o644))
+	key := storage.PosterKey("cacheable-" + t.Name())
+	require.NoError(t, s.PutFileAs(ctx, key, src, "image/jpeg"))
+	defer func() { _ = s.Delete(ctx, key) }()
+	u, err := s.MediaURL(ctx, key)
+	require.NoError(t, err)
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "public, max-age=86400", resp.Header.Get("Cache-Control"))
+
+	orig := storage.UploadedKey("cacheable-" + t.Name())
+	require.NoError(t, s.PutFile(ctx, orig, src))
+	defer func() { _ = s.Delete(ctx, orig) }()
+	u, err = s.URL(ctx, orig)
+	require.NoError(t, err)
+	resp, err = http.Get(u)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Empty(t, resp.Header.Get("Cache-Control"), "originals are private")
 }

@@ -61,6 +61,11 @@ type Config struct {
 	S3AccessKey string        `env:"ANB_S3_ACCESS_KEY"`
 	S3SecretKey string        `env:"ANB_S3_SECRET_KEY"`
 	PresignTTL  time.Duration `env:"ANB_PRESIGN_TTL" envDefault:"1h"`
+	// A published video's and a poster's link stays the same for a window,
+	// so that browsers and a CDN cache them; with a base URL (a CDN in
+	// front of the bucket) their links are <base>/<key>, unsigned.
+	MediaURLWindow time.Duration `env:"ANB_MEDIA_URL_WINDOW" envDefault:"10m"`
+	MediaBaseURL   string        `env:"ANB_MEDIA_BASE_URL"`
 
 	// JWTSecret signs access tokens; outside dev it must be >= 32 bytes.
 	JWTSecret  string        `env:"ANB_JWT_SECRET"`
@@ -93,7 +98,10 @@ type Config struct {
 	MinVideoShortSide int           `env:"ANB_MIN_VIDEO_SHORT_SIDE" envDefault:"1080"`
 	// RankingCacheTTL bounds how long a ranking page is served from memory.
 	RankingCacheTTL time.Duration `env:"ANB_RANKING_CACHE_TTL" envDefault:"2s"`
-	TempDir         string        `env:"ANB_TEMP_DIR"`
+	// PublicCacheTTL bounds how long a public video page is served from
+	// memory: a video published by the worker shows within it.
+	PublicCacheTTL time.Duration `env:"ANB_PUBLIC_CACHE_TTL" envDefault:"2s"`
+	TempDir        string        `env:"ANB_TEMP_DIR"`
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave
 	// +9 % throughput for nearly twice the latency (README, benchmark).
@@ -129,7 +137,20 @@ type Config struct {
 	ReconcileEvery time.Duration `env:"ANB_RECONCILE_EVERY" envDefault:"1h"`
 	ReconcileGrace time.Duration `env:"ANB_RECONCILE_GRACE" envDefault:"1h"`
 
+	// The worker's scaling signal: every BacklogEvery it reads the backlog
+	// of its task queues from Temporal into /metrics and, with a namespace
+	// set, into CloudWatch (metrics TaskQueueBacklogCount and
+	// TaskQueueBacklogAgeSeconds). 0 turns it off.
+	BacklogEvery        time.Duration `env:"ANB_BACKLOG_EVERY" envDefault:"30s"`
+	CloudWatchNamespace string        `env:"ANB_CLOUDWATCH_NAMESPACE"`
+	// WorkerStopTimeout is how long a stopping worker lets its running
+	// activities finish (a scale-in drains its transcode); 0 cancels them
+	// at once, to be retried on another worker.
+	WorkerStopTimeout time.Duration `env:"ANB_WORKER_STOP_TIMEOUT" envDefault:"0s"`
+
 	LogLevel slog.Level `env:"ANB_LOG_LEVEL" envDefault:"info"`
+	// InstanceID names the process in /healthz; empty: host name and pid.
+	InstanceID string `env:"ANB_INSTANCE_ID"`
 	// MetricsAddr serves /metrics on an internal listener: the bridge's
 	// only one, and the API's instead of its public address. Empty: the
 	// bridge has none, the API serves it publicly.
@@ -151,6 +172,16 @@ func loadConfig() (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &cfg, nil
+}
+
+// instanceID names this process for /healthz: ANB_INSTANCE_ID, or the
+// host name and pid, unique among the instances of a machine or a fleet.
+func (c *Config) instanceID() string {
+	if c.InstanceID != "" {
+		return c.InstanceID
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // tempDir is where uploads are checked and transcodes work.

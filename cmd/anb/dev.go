@@ -36,13 +36,14 @@ const (
 	devS3SecretKey = "anb-local-secret"
 )
 
-// serviceEnv holds per-service settings of the local stack.
-// The API keeps /metrics on its own address here, as the banner says.
-var serviceEnv = map[string][]string{"api": {"ANB_METRICS_ADDR="}, "bridge": {"ANB_METRICS_ADDR=127.0.0.1:9101"}}
-
 // runDev starts the whole system on loopback, supervises it and stops it
-// in order on Ctrl-C. Data lives under cfg.DataDir and is reused.
+// in order on Ctrl-C. Data lives under cfg.DataDir and is reused. With
+// ANB_DEV_CLUSTER=true it runs several instances behind HAProxy.
 func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	cluster, err := loadClusterConfig()
+	if err != nil {
+		return err
+	}
 	data, err := filepath.Abs(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -142,15 +143,34 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		"ANB_S3_ACCESS_KEY="+devS3AccessKey,
 		"ANB_S3_SECRET_KEY="+devS3SecretKey,
 	)
+	children := singleChildren(self, env)
+	var cs *clusterStack
+	if cluster.Enabled {
+		if cs, err = newClusterStack(ctx, cluster, cfg.HTTPAddr, data, self, env); err != nil {
+			return err
+		}
+		children = cs.children
+	}
 	var wg sync.WaitGroup
-	for _, name := range []string{"api", "bridge", "worker"} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			supervise(ctx, log, name, self, append(env, serviceEnv[name]...))
-		}()
+	for _, c := range children {
+		wg.Go(func() { supervise(ctx, log, c) })
+	}
+	if cs != nil {
+		fmt.Printf("\nANB Rising Stars Showcase is running as a local cluster.\n\n%s"+
+			"  Logs             %s (each line prefixed with its instance)\n\nPress Ctrl-C to stop everything.\n\n",
+			cs.banner(cfg.HTTPAddr, tmp.UIURL()), data)
+	} else {
+		printDevBanner(cfg, tmp, data)
 	}
 
+	<-ctx.Done()
+	log.Info("stopping")
+	wg.Wait()
+	return nil
+}
+
+// printDevBanner says where to look at the plain local stack.
+func printDevBanner(cfg *Config, tmp *devstack.Temporal, data string) {
 	fmt.Printf(`
 ANB Rising Stars Showcase is running.
 
@@ -166,11 +186,6 @@ ANB Rising Stars Showcase is running.
 Press Ctrl-C to stop everything.
 
 `, cfg.HTTPAddr, tmp.UIURL(), tmp.Address(), cfg.HTTPAddr, cfg.KafkaBrokers[0], cfg.KafkaTopic, cfg.S3Endpoint, cfg.S3Bucket, cfg.DatabaseURL, data)
-
-	<-ctx.Done()
-	log.Info("stopping")
-	wg.Wait()
-	return nil
 }
 
 // startService starts a helper process and waits until it listens.
@@ -188,12 +203,13 @@ func startService(ctx context.Context, name string, cmd *exec.Cmd, out io.Writer
 	return p, nil
 }
 
-// supervise runs `anb <name>` and restarts it when it exits, until ctx ends.
-func supervise(ctx context.Context, log *slog.Logger, name, self string, env []string) {
+// supervise runs c and restarts it when it exits, until ctx ends.
+func supervise(ctx context.Context, log *slog.Logger, c child) {
+	name := c.label
 	backoff := time.Second
 	for ctx.Err() == nil {
-		cmd := exec.Command(self, name)
-		cmd.Env = env
+		cmd := exec.Command(c.path, c.args...)
+		cmd.Env = c.env
 		pr, pw := io.Pipe()
 		go prefixLines(pr, name)
 		started := time.Now()
@@ -224,7 +240,7 @@ func prefixLines(r io.Reader, name string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		fmt.Printf("%-7s| %s\n", name, sc.Text())
+		fmt.Printf("%-8s| %s\n", name, sc.Text())
 	}
 	_, _ = io.Copy(io.Discard, r)
 }

@@ -30,8 +30,14 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 	// A second worker starting, with other settings.
 	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: 30 * time.Minute, Grace: 2 * time.Hour, TaskQueue: "reconcile-test"}))
 
-	desc, err := h.Describe(ctx)
-	require.NoError(t, err)
+	// The schedule applies pauses and updates asynchronously: wait until
+	// Describe reflects both.
+	var desc *client.ScheduleDescription
+	require.Eventually(t, func() bool {
+		desc, err = h.Describe(ctx)
+		return err == nil && desc.Schedule.State.Paused && len(desc.Schedule.Spec.Intervals) == 1 &&
+			desc.Schedule.Spec.Intervals[0].Every == 30*time.Minute
+	}, 10*time.Second, 100*time.Millisecond, "the update and the operator's pause are both applied")
 	require.Len(t, desc.Schedule.Spec.Intervals, 1)
 	assert.Equal(t, 30*time.Minute, desc.Schedule.Spec.Intervals[0].Every)
 	assert.Equal(t, enumspb.SCHEDULE_OVERLAP_POLICY_SKIP, desc.Schedule.Policy.Overlap)

@@ -33,6 +33,7 @@ func (c *Config) store() *storage.Store {
 	return storage.New(storage.Config{
 		Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
 		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PresignTTL: c.PresignTTL,
+		MediaURLWindow: c.MediaURLWindow, MediaBaseURL: c.MediaBaseURL,
 	})
 }
 
@@ -112,12 +113,14 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
 			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
 		},
-		TrustedProxies: cfg.TrustedProxies,
+		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
 		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
 		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir, RankingTTL: cfg.RankingCacheTTL,
+		PublicCacheTTL: cfg.PublicCacheTTL,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
 		},
+		Instance: cfg.instanceID(),
 		Ready: map[string]func(context.Context) error{
 			"postgresql": d.Ping,
 			"s3":         store.Ping,
@@ -241,11 +244,19 @@ func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	tc, err := cfg.temporalClient(log)
+	reg := newRegistry()
+	// The SDK's own metrics (polls, slots, latencies) beside the backlog.
+	sdk := newSDKMetrics()
+	reg.MustRegister(sdk)
+	tc, err := cfg.workerTemporalClient(log, sdk)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	if err := startBacklogPublisher(ctx, cfg, tc.WorkflowService(), reg, log); err != nil {
+		return err
+	}
+	serveMetrics(ctx, cfg.MetricsAddr, reg, log)
 	d := db.Open(cfg.DatabaseURL)
 	defer d.Close()
 	tempDir := cfg.tempDir()
@@ -287,6 +298,7 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Config, acts *activities.Activities) error {
 	flows := worker.New(tc, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.StatusConcurrency,
+		WorkerStopTimeout:                  cfg.WorkerStopTimeout,
 	})
 	flows.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: processing.WorkflowName})
 	flows.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
@@ -298,6 +310,7 @@ func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Co
 	transcodes := worker.New(tc, transcodeQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
 		DisableWorkflowWorker:              true,
+		WorkerStopTimeout:                  cfg.WorkerStopTimeout,
 	})
 	transcodes.RegisterActivityWithOptions(acts.Transcode, activity.RegisterOptions{Name: "Transcode"})
 

@@ -20,7 +20,7 @@ const module = "github.com/anb-showcase/anb/"
 var allowed = map[string][]string{
 	"cmd/anb":                {"activities", "api", "bridge", "db", "devstack", "media", "outbox", "processing", "storage", "videocheck", "workflows"},
 	"cmd/anb-broker":         {"devstack"},
-	"api":                    {"db", "processing", "storage", "videocheck"},
+	"api":                    {"db", "processing", "storage", "videocheck", "web"},
 	"bridge":                 {"processing"},
 	"outbox":                 {"db"},
 	"workflows":              {"activities", "processing"},
@@ -33,9 +33,12 @@ var allowed = map[string][]string{
 	"storage":                {},
 	"devstack":               {},
 	"faults":                 {},
+	"cluster":                {},
+	"bench":                  {},
 	"internal/archtest":      {},
 	"internal/testenv":       {"db", "devstack", "processing", "storage"},
 	"internal/testvideo":     {},
+	"web":                    {"db", "processing", "storage"},
 }
 
 // unreachable lists, for each package, the project packages it must not
@@ -50,6 +53,7 @@ var unreachable = map[string][]string{
 	"storage":    {"api", "activities", "workflows"},
 	"media":      {"activities", "api"},
 	"processing": {"activities", "api", "bridge", "db", "media", "storage", "workflows"},
+	"web":        {"api", "activities", "media", "workflows", "bridge", "outbox"},
 }
 
 // pkg is what go list says of one package.
