@@ -88,7 +88,18 @@ func (s *Server) publicRankings(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	out, err := s.rankings.get(c.Request.Context(), page, func(ctx context.Context) ([]rankingView, error) {
+	out, err := s.cachedRankings(c.Request.Context(), page)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(200, out)
+}
+
+// cachedRankings is one ranking page from the cache, computed on a miss;
+// the API and the web pages share it.
+func (s *Server) cachedRankings(ctx context.Context, page db.Page) ([]rankingView, error) {
+	return s.rankings.get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
 		players, err := s.DB.Rankings(ctx, page)
 		if err != nil {
 			return nil, err
@@ -99,9 +110,4 @@ func (s *Server) publicRankings(c *gin.Context) {
 		}
 		return out, nil
 	})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(200, out)
 }

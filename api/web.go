@@ -44,17 +44,7 @@ func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int,
 
 func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int) ([]web.Rank, error) {
 	page := db.Page{City: city, Limit: limit, Offset: offset}
-	rows, err := w.s.rankings.get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
-		players, err := w.s.DB.Rankings(ctx, page)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]rankingView, len(players))
-		for i, pl := range players {
-			out[i] = rankingView{Position: page.Offset + i + 1, Username: pl.FirstName + " " + pl.LastName, City: pl.City, Votes: pl.Votes}
-		}
-		return out, nil
-	})
+	rows, err := w.s.cachedRankings(ctx, page)
 	if err != nil {
 		return nil, fmt.Errorf("rankings: %w", err)
 	}
