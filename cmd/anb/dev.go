@@ -174,6 +174,7 @@ func printDevBanner(cfg *Config, tmp *devstack.Temporal, data string) {
 	fmt.Printf(`
 ANB Rising Stars Showcase is running.
 
+  Web app          http://%s/   (gallery, sign up, upload, my videos, rankings)
   API              http://%s/api   (health: /healthz, readiness: /readyz)
   Temporal Web UI  %s
   Temporal gRPC    %s
@@ -185,7 +186,7 @@ ANB Rising Stars Showcase is running.
 
 Press Ctrl-C to stop everything.
 
-`, cfg.HTTPAddr, tmp.UIURL(), tmp.Address(), cfg.HTTPAddr, cfg.KafkaBrokers[0], cfg.KafkaTopic, cfg.S3Endpoint, cfg.S3Bucket, cfg.DatabaseURL, data)
+`, cfg.HTTPAddr, cfg.HTTPAddr, tmp.UIURL(), tmp.Address(), cfg.HTTPAddr, cfg.KafkaBrokers[0], cfg.KafkaTopic, cfg.S3Endpoint, cfg.S3Bucket, cfg.DatabaseURL, data)
 }
 
 // startService starts a helper process and waits until it listens.
