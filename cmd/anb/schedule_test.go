@@ -27,6 +27,12 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 
 	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: time.Hour, Grace: time.Hour, TaskQueue: "reconcile-test"}))
 	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "test"}))
+	// The schedule applies a pause asynchronously; an operator's pause is
+	// in place before a worker starts again.
+	require.Eventually(t, func() bool {
+		d, err := h.Describe(ctx)
+		return err == nil && d.Schedule.State.Paused
+	}, 10*time.Second, 100*time.Millisecond, "the pause is applied")
 	// A second worker starting, with other settings.
 	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: 30 * time.Minute, Grace: 2 * time.Hour, TaskQueue: "reconcile-test"}))
 
