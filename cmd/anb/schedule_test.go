@@ -23,6 +23,9 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 	defer tc.Close()
 	sc := tc.ScheduleClient()
 	h := sc.GetHandle(ctx, reconcileScheduleID)
+	// Workers started by other tests of the package created the schedule
+	// already: start from none, so the first call creates it.
+	_ = h.Delete(ctx)
 	t.Cleanup(func() { _ = h.Delete(context.Background()) })
 
 	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: time.Hour, Grace: time.Hour, TaskQueue: "reconcile-test"}))
