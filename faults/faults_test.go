@@ -215,6 +215,11 @@ func TestPoisonInputFailsFast(t *testing.T) {
 	})
 	t.Logf("failed %s after upload: %s", time.Since(start).Round(time.Second), *v.Error)
 	assert.Contains(t, *v.Error, `"mjpeg"`)
+	// The row is marked failed by the workflow's last activity; the run
+	// closes right after it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.Error(t, sys.tc.GetWorkflow(ctx, processing.WorkflowID(id), "").Get(ctx, nil), "the run ends failed")
 	desc, err := sys.tc.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(id), "")
 	require.NoError(t, err)
 	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, desc.GetWorkflowExecutionInfo().GetStatus())

@@ -214,6 +214,8 @@ func TestEndToEnd(t *testing.T) {
 	tc, err := client.Dial(client.Options{HostPort: testEnv().Temporal.Address()})
 	require.NoError(t, err)
 	defer tc.Close()
+	// The row is published by the run's last activity; the run closes right after it.
+	require.NoError(t, tc.GetWorkflow(ctx, up["task_id"].(string), "").Get(ctx, nil))
 	desc, err := tc.DescribeWorkflowExecution(ctx, up["task_id"].(string), "")
 	require.NoError(t, err)
 	info := desc.GetWorkflowExecutionInfo()
