@@ -285,7 +285,9 @@ func ptr[T any](v T) *T { return &v }
 
 // leftovers counts what an upload could leave behind: video rows, outbox
 // rows and objects in the bucket.
-type leftovers struct{ videos, outbox, objects int }
+// leftovers counts what an upload may leave: rows, outbox messages,
+// objects and unfinished multipart uploads.
+type leftovers struct{ videos, outbox, objects, pending int }
 
 func countLeftovers(t *testing.T) leftovers {
 	t.Helper()
@@ -304,6 +306,9 @@ func countLeftovers(t *testing.T) leftovers {
 		require.NoError(t, err)
 		l.objects += len(page.Contents)
 	}
+	pending, err := testEnv().Store.PendingUploads(ctx, "")
+	require.NoError(t, err)
+	l.pending = len(pending)
 	return l
 }
 
@@ -324,6 +329,17 @@ func objectExists(t *testing.T, key string) bool {
 	ok, err := testEnv().Store.Exists(context.Background(), key)
 	require.NoError(t, err)
 	return ok
+}
+
+// objectBytes is an object's content.
+func objectBytes(t *testing.T, key string) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "object")
+	_, err := testEnv().Store.Download(context.Background(), key, path)
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }
 
 // doHeader sends a request with a raw Authorization header.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -33,21 +34,33 @@ const multipartSlack = 64 << 10
 type uploadForm struct {
 	title    string
 	hasTitle bool
+	key      string // where the file goes in S3
 	file     *os.File
+	staged   *storage.StagedUpload // the file on its way to S3 as it arrives
 	size     int64
 }
 
-func (f *uploadForm) cleanup() {
+// discard drops what the form holds: the spool file and any part of it
+// already sent to S3 (nothing once it is committed).
+func (f *uploadForm) discard(ctx context.Context, log *slog.Logger) {
+	if f.staged != nil {
+		if err := f.staged.Abort(ctx); err != nil {
+			log.Warn("abort staged upload", "key", f.key, "err", err)
+		}
+		f.staged = nil
+	}
 	if f.file != nil {
 		f.file.Close()
 		os.Remove(f.file.Name())
+		f.file = nil
 	}
 }
 
-// upload streams the video part to a temporary file (never to memory),
-// checks it from its bytes, stores it in S3 and records the video and its
+// upload streams the video part to a temporary file (never to memory)
+// and, as it arrives, to an S3 multipart upload; then it checks the file
+// from its bytes, completes the object and records the video and its
 // processing request in one transaction. A rejected upload leaves nothing
-// behind: nothing is stored before every check passed.
+// behind: the object only exists once every check passed.
 func (s *Server) upload(c *gin.Context) {
 	// A declared length over the limit is refused before reading a byte.
 	if c.Request.ContentLength > s.MaxUploadBytes+multipartSlack {
@@ -55,28 +68,33 @@ func (s *Server) upload(c *gin.Context) {
 		writeProblem(c, s.tooLarge())
 		return
 	}
+	ctx := c.Request.Context()
 	body := newPacedBody(c.Writer, c.Request.Body, s.BodyPace)
 	c.Request.Body = http.MaxBytesReader(c.Writer, body, s.MaxUploadBytes+multipartSlack)
-	form := &uploadForm{}
-	defer form.cleanup()
-	if p := s.readUploadForm(c, form); p != nil {
+	videoID := uuid.NewString()
+	form := &uploadForm{key: storage.UploadedKey(videoID)}
+	defer form.discard(ctx, s.Log)
+	reject := func(p *Problem) {
+		// Parts already sent are dropped before the answer, so that
+		// nothing is left once the client reads it.
+		form.discard(ctx, s.Log)
 		s.metrics.upload(p.Code)
 		writeProblem(c, p)
+	}
+	if p := s.readUploadForm(c, form); p != nil {
+		reject(p)
 		return
 	}
 	if p := s.checkUpload(form); p != nil {
-		s.metrics.upload(p.Code)
-		writeProblem(c, p)
+		reject(p)
 		return
 	}
 
-	ctx := c.Request.Context()
-	videoID := uuid.NewString()
-	key := storage.UploadedKey(videoID)
-	if err := s.Store.PutFile(ctx, key, form.file.Name()); err != nil {
+	if err := form.staged.Commit(ctx); err != nil {
 		s.fail(c, fmt.Errorf("store upload: %w", err))
 		return
 	}
+	key := form.key
 	wfID := processing.WorkflowID(videoID)
 	payload, err := json.Marshal(processing.Task{VideoID: videoID, OwnerID: userID(c)})
 	if err != nil {
@@ -191,7 +209,7 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 			if form.file != nil {
 				return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: "Envía un solo archivo."})
 			}
-			if p := s.spool(part, form); p != nil {
+			if p := s.spool(c.Request.Context(), part, form); p != nil {
 				return p
 			}
 		default:
@@ -204,23 +222,30 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 	}
 }
 
-// spool copies the file part to a temporary file, stopping one byte past
-// the limit.
-func (s *Server) spool(part *multipart.Part, form *uploadForm) *Problem {
+// spool copies the file part to a temporary file and on to S3 as it
+// arrives, stopping one byte past the limit.
+func (s *Server) spool(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
 	f, err := os.CreateTemp(s.TempDir, "upload-*.mp4")
 	if err != nil {
 		s.Log.Error("create upload temp file", "err", err)
 		return problem(500, "internal_error", msgInternal)
 	}
 	form.file = f
-	n, err := io.Copy(f, io.LimitReader(part, s.MaxUploadBytes+1))
+	form.staged = s.Store.Stage(ctx, form.key, f)
+	n, err := io.Copy(form.staged, io.LimitReader(part, s.MaxUploadBytes+1))
 	form.size = n
+	if errors.Is(err, storage.ErrStaging) {
+		s.Log.Error("stage upload", "err", err)
+		return problem(500, "internal_error", msgInternal)
+	}
 	if err != nil {
 		return bodyProblem(err)
 	}
 	if n > s.MaxUploadBytes {
 		return s.tooLarge()
 	}
+	// The last part travels while the file is checked.
+	form.staged.Finish()
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -25,10 +27,11 @@ func TestUploadAccepted(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Medellín")
-	for _, name := range []string{"valid", "portrait", "rotated"} {
+	for _, name := range []string{"valid", "portrait", "rotated", "over two parts"} {
 		t.Run(name, func(t *testing.T) {
 			before := countLeftovers(t)
-			r := h.upload(p.Token, ptr("  Triple desde media cancha  "), "clip.mov", fixtureBytes(t, name))
+			file := fixtureOrPadded(t, name)
+			r := h.upload(p.Token, ptr("  Triple desde media cancha  "), "clip.mov", file)
 			require.Equal(t, 201, r.Code, string(r.Body))
 			out := r.object(t)
 			assert.Equal(t, "Video subido correctamente. Procesamiento en curso.", out["message"])
@@ -45,13 +48,14 @@ func TestUploadAccepted(t *testing.T) {
 			assert.Equal(t, "Triple desde media cancha", v.Title)
 			assert.Equal(t, "uploaded", v.Status)
 			assert.True(t, objectExists(t, storage.UploadedKey(id)))
+			assert.True(t, bytes.Equal(file, objectBytes(t, storage.UploadedKey(id))), "the stored original is the uploaded file")
 			var payload []byte
 			require.NoError(t, rawDB(t).QueryRow("SELECT payload FROM outbox WHERE key = $1 AND sent_at IS NULL", id).Scan(&payload))
 			var task map[string]any
 			require.NoError(t, json.Unmarshal(payload, &task))
 			assert.Equal(t, id, task["video_id"])
 			after := countLeftovers(t)
-			assert.Equal(t, leftovers{before.videos + 1, before.outbox + 1, before.objects + 1}, after)
+			assert.Equal(t, leftovers{before.videos + 1, before.outbox + 1, before.objects + 1, before.pending}, after)
 		})
 	}
 }
@@ -70,6 +74,9 @@ func TestUploadRejected(t *testing.T) {
 		field string
 	}{
 		{"not an mp4", ptr("t"), []byte("GIF89a not a video at all"), "invalid_file_type", "video_file"},
+		// Its first parts reach S3 before the check: they must be dropped.
+		{"not an mp4 over two parts", ptr("t"), make([]byte, 2*storage.StagePartSize+1), "invalid_file_type", "video_file"},
+		{"too short over two parts", ptr("t"), padded(t, fixtureBytes(t, "short"), 2*storage.StagePartSize+1), "invalid_duration", "video_file"},
 		{"truncated", ptr("t"), valid[:len(valid)/3], "invalid_file_type", "video_file"},
 		{"zero bytes", ptr("t"), []byte{}, "invalid_file_type", "video_file"},
 		{"too short", ptr("t"), fixtureBytes(t, "short"), "invalid_duration", "video_file"},
@@ -102,6 +109,27 @@ func TestUploadRejected(t *testing.T) {
 	t.Run("no token", func(t *testing.T) {
 		requireProblem(t, h.upload("", ptr("t"), "c.mp4", valid), 401, "unauthorized")
 	})
+}
+
+// fixtureOrPadded is a fixture, or "over two parts": the valid clip padded
+// with an MP4 free box past two staged parts.
+func fixtureOrPadded(t *testing.T, name string) []byte {
+	if name == "over two parts" {
+		return padded(t, fixtureBytes(t, "valid"), 2*storage.StagePartSize+12345)
+	}
+	return fixtureBytes(t, name)
+}
+
+// padded appends a free box (which players skip) up to size bytes.
+func padded(t *testing.T, mp4 []byte, size int) []byte {
+	t.Helper()
+	pad := size - len(mp4)
+	require.Greater(t, pad, 8)
+	out := make([]byte, size)
+	copy(out, mp4)
+	binary.BigEndian.PutUint32(out[len(mp4):], uint32(pad))
+	copy(out[len(mp4)+4:], "free")
+	return out
 }
 
 func repeat(s string, n int) string {

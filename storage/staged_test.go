@@ -1,0 +1,121 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/storage"
+)
+
+// stage writes data through a staged upload in chunks of the size a
+// request body arrives in.
+func stage(t *testing.T, data []byte) (*storage.StagedUpload, string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool.mp4"))
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close() })
+	key := storage.UploadedKey(uuid.NewString())
+	u := testEnv().Store.Stage(context.Background(), key, f)
+	for rest := data; len(rest) > 0; {
+		n := min(len(rest), 32<<10)
+		_, err := u.Write(rest[:n])
+		require.NoError(t, err)
+		rest = rest[n:]
+	}
+	return u, key
+}
+
+func download(t *testing.T, key string) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "got")
+	_, err := testEnv().Store.Download(context.Background(), key, path)
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
+}
+
+func pending(t *testing.T, key string) []string {
+	t.Helper()
+	keys, err := testEnv().Store.PendingUploads(context.Background(), key)
+	require.NoError(t, err)
+	return keys
+}
+
+func TestStagedUpload(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	random := func(n int) []byte {
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		return b
+	}
+	for name, size := range map[string]int{
+		"parts and a short last part": 2*storage.StagePartSize + 12345,
+		"exact parts":                 2 * storage.StagePartSize,
+		"smaller than a part":         300 << 10,
+	} {
+		t.Run(name, func(t *testing.T) {
+			data := random(size)
+			u, key := stage(t, data)
+			if size >= storage.StagePartSize {
+				// Full parts are sent while the file is still being written.
+				assert.Equal(t, []string{key}, pending(t, key))
+			}
+			u.Finish()
+			require.NoError(t, u.Commit(ctx))
+			assert.True(t, bytes.Equal(data, download(t, key)), "stored bytes differ")
+			assert.Empty(t, pending(t, key))
+			require.NoError(t, u.Abort(ctx), "abort after commit does nothing")
+			ok, err := testEnv().Store.Exists(ctx, key)
+			require.NoError(t, err)
+			assert.True(t, ok, "abort after commit keeps the object")
+		})
+	}
+	for name, size := range map[string]int{
+		"abort after parts were sent": 2*storage.StagePartSize + 1,
+		"abort before any part":       1 << 20,
+	} {
+		t.Run(name, func(t *testing.T) {
+			u, key := stage(t, random(size))
+			u.Finish()
+			require.NoError(t, u.Abort(ctx))
+			ok, err := testEnv().Store.Exists(ctx, key)
+			require.NoError(t, err)
+			assert.False(t, ok, "an aborted upload stores nothing")
+			assert.Empty(t, pending(t, key), "an aborted upload leaves no parts")
+			_, err = u.Write([]byte("more"))
+			assert.ErrorIs(t, err, storage.ErrStaging, "no write after abort")
+		})
+	}
+}
+
+// TestStagedUploadServerDown: a failing S3 stops the writer early with a
+// staging error, not a client error.
+func TestStagedUploadServerDown(t *testing.T) {
+	servers.Get(t)
+	cfg := testEnv().S3Config
+	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
+	store := storage.New(cfg)
+	f, err := os.Create(filepath.Join(t.TempDir(), "spool.mp4"))
+	require.NoError(t, err)
+	defer f.Close()
+	u := store.Stage(context.Background(), storage.UploadedKey(uuid.NewString()), f)
+	chunk := make([]byte, 1<<20)
+	var werr error
+	for i := 0; i < 3*storage.StagePartSize>>20 && werr == nil; i++ {
+		_, werr = u.Write(chunk)
+	}
+	if werr != nil {
+		assert.ErrorIs(t, werr, storage.ErrStaging)
+	}
+	assert.ErrorIs(t, u.Commit(context.Background()), storage.ErrStaging)
+}
