@@ -50,7 +50,8 @@ func (e videoEvent) final() bool {
 // Changes arrive through PostgreSQL notifications, so a write made through
 // any instance reaches every stream.
 func (s *Server) videoEvents(c *gin.Context) {
-	v, ok := s.ownVideo(c)
+	// Fresh: the stream must start from the row as it is now.
+	v, ok := s.ownVideo(c, true)
 	if !ok {
 		return
 	}

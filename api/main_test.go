@@ -99,7 +99,9 @@ func newHarness(t *testing.T) *harness {
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},
 	}
-	return &harness{t: t, srv: srv, handler: srv.Handler(), wf: wf}
+	handler := srv.Handler()
+	t.Cleanup(srv.Close)
+	return &harness{t: t, srv: srv, handler: handler, wf: wf}
 }
 
 type response struct {
@@ -205,7 +207,15 @@ func (h *harness) addVideo(owner player, title, status string) string {
 	case db.StatusFailed:
 		require.NoError(h.t, testEnv().DB.MarkFailed(ctx, id, "El video no se pudo decodificar."))
 	}
+	h.announced(owner.ID)
 	return id
+}
+
+// announced stands for the database's announcement of a write made behind
+// the API's back, which reaches the player cache moments later: tests that
+// read right after such a write get what a later request would.
+func (h *harness) announced(owner string) {
+	h.srv.owners.invalidate(owner)
 }
 
 // Fixtures are generated once per package run with ffmpeg (few frames per

@@ -26,6 +26,7 @@ func TestPosterURL(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, jpg, 0o600))
 	require.NoError(t, h.srv.Store.PutFileAs(ctx, storage.PosterKey(with), file, "image/jpeg"))
 	require.NoError(t, testEnv().DB.SetPoster(ctx, with, storage.PosterKey(with)))
+	h.announced(p.ID)
 
 	fetch := func(u any) {
 		t.Helper()

@@ -65,12 +65,14 @@ func (s *Server) vote(c *gin.Context) {
 		s.fail(c, db.ErrNotFound)
 		return
 	}
-	if err := s.DB.Vote(c.Request.Context(), id, userID(c)); err != nil {
+	owner, err := s.DB.Vote(c.Request.Context(), id, userID(c))
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.rankings.invalidate()
 	s.publicList.invalidate()
+	s.owners.invalidate(owner) // the owner's detail counts it at once
 	s.metrics.votes.Inc()
 	c.JSON(200, gin.H{"message": msgVoted})
 }

@@ -32,7 +32,8 @@ func TestPublicListCache(t *testing.T) {
 	require.Len(t, first, 1)
 	assert.EqualValues(t, 0, first[0]["votes"])
 	// A vote that bypasses this instance (another instance's) waits for the TTL.
-	require.NoError(t, testEnv().DB.Vote(context.Background(), id, other.ID))
+	_, err := testEnv().DB.Vote(context.Background(), id, other.ID)
+	require.NoError(t, err)
 	hit := list("")
 	assert.EqualValues(t, 0, hit[0]["votes"], "served from memory")
 	assert.Equal(t, first[0]["processed_url"], hit[0]["processed_url"], "the same link on every answer")

@@ -48,6 +48,11 @@ type Server struct {
 	// from memory (votes and deletes on this instance invalidate it at
 	// once, publishing by the worker waits for it); 0 means 2 s.
 	PublicCacheTTL time.Duration
+	// PlayerCacheTTL is how long a player's video list and a video's
+	// detail are served from memory at most. Every write to a player's
+	// videos and every vote for them, on any instance, drops them moments
+	// later (database notifications). 0 means 2 s.
+	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace BodyPace
 	// TempDir receives uploads while they are checked.
@@ -76,13 +81,22 @@ type Server struct {
 	metrics    *metrics
 	throttle   *throttle
 	events     *eventHub
+	owners     *ownerCache
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
 const maxJSONBytes = 64 << 10
 
-// Handler returns the HTTP handler with every route.
+// Handler returns the HTTP handler with every route. Close releases what
+// it holds once it no longer serves.
 func (s *Server) Handler() http.Handler { return s.router() }
+
+// Close stops the background listener of the player caches.
+func (s *Server) Close() {
+	if s.owners != nil {
+		s.owners.close()
+	}
+}
 
 func (s *Server) router() *gin.Engine {
 	s.rankings = newRankingCache(s.RankingTTL)
@@ -90,6 +104,7 @@ func (s *Server) router() *gin.Engine {
 	s.metrics = newMetrics()
 	s.throttle = newThrottle(s.Limits)
 	s.events = newEventHub(s.DB, s.Log)
+	s.owners = newOwnerCache(s.DB, s.Log, cmp.Or(s.PlayerCacheTTL, 2*time.Second))
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

@@ -113,6 +113,9 @@ func (s *Server) upload(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// This instance's next answer shows the upload; the others learn of it
+	// from the database.
+	s.owners.invalidate(video.UserID)
 	if s.Notify != nil {
 		s.Notify()
 	}
@@ -315,7 +318,7 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 }
 
 func (s *Server) listVideos(c *gin.Context) {
-	videos, err := s.DB.VideosByUser(c.Request.Context(), userID(c))
+	videos, err := s.owners.list(c.Request.Context(), userID(c))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -332,14 +335,21 @@ func (s *Server) listVideos(c *gin.Context) {
 	c.PureJSON(200, out) // presigned URLs stay readable: no \u0026 escapes
 }
 
-// ownVideo loads the path's video and checks that the caller owns it.
-func (s *Server) ownVideo(c *gin.Context) (*db.Video, bool) {
+// ownVideo loads the path's video and checks that the caller owns it;
+// fresh skips the cache, for a caller that acts on what it reads.
+func (s *Server) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
 	id := c.Param("video_id")
 	if _, err := uuid.Parse(id); err != nil {
 		writeProblem(c, problem(404, "not_found", msgNotFound))
 		return nil, false
 	}
-	v, err := s.DB.VideoByID(c.Request.Context(), id)
+	var v *db.Video
+	var err error
+	if fresh {
+		v, err = s.DB.VideoByID(c.Request.Context(), id)
+	} else {
+		v, err = s.owners.video(c.Request.Context(), userID(c), id)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return nil, false
@@ -352,7 +362,7 @@ func (s *Server) ownVideo(c *gin.Context) (*db.Video, bool) {
 }
 
 func (s *Server) getVideo(c *gin.Context) {
-	v, ok := s.ownVideo(c)
+	v, ok := s.ownVideo(c, false)
 	if !ok {
 		return
 	}
@@ -367,7 +377,7 @@ func (s *Server) getVideo(c *gin.Context) {
 // deleteVideo removes an unpublished video: its row (with votes and an
 // unsent processing request), the processing under way and its objects.
 func (s *Server) deleteVideo(c *gin.Context) {
-	v, ok := s.ownVideo(c)
+	v, ok := s.ownVideo(c, true)
 	if !ok {
 		return
 	}
@@ -399,6 +409,7 @@ func (s *Server) deleteVideo(c *gin.Context) {
 		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
 	}
 	s.publicList.invalidate()
+	s.owners.invalidate(v.UserID)
 	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
 	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})
 }

@@ -14,29 +14,41 @@ import (
 // of a video whose status or progress changed or that was deleted.
 const VideoEventsChannel = "video_events"
 
+// OwnerEventsChannel is where the videos table announces, at commit, the
+// id of a player any of whose videos was inserted, updated or deleted.
+const OwnerEventsChannel = "owner_videos"
+
 // listenIdle is how long a LISTEN connection may stay silent before it is
 // pinged; a second silent period means the connection is gone.
 const listenIdle = 15 * time.Second
 
-// VideoEvents are the callbacks of ListenVideoEvents.
+// VideoEvents are the callbacks of a LISTEN connection.
 type VideoEvents struct {
 	// Connected runs each time the connection is (re)established:
 	// notifications sent while it was down are lost, so the caller
 	// re-reads what it watches.
 	Connected func()
-	// Changed gets the id of each changed or deleted video.
+	// Changed gets each notification's payload: a video's id on
+	// VideoEventsChannel, a player's on OwnerEventsChannel.
 	Changed func(videoID string)
 	// Dropped gets why a connection was lost or could not be made; another
 	// is tried after a short wait.
 	Dropped func(error)
 }
 
-// ListenVideoEvents holds one LISTEN connection until ctx ends.
+// ListenVideoEvents holds one LISTEN connection on VideoEventsChannel
+// until ctx ends.
 func (d *DB) ListenVideoEvents(ctx context.Context, h VideoEvents) {
+	d.Listen(ctx, VideoEventsChannel, h)
+}
+
+// Listen holds one LISTEN connection on channel until ctx ends, making a
+// new one after each loss.
+func (d *DB) Listen(ctx context.Context, channel string, h VideoEvents) {
 	const first = 200 * time.Millisecond
 	wait := first
 	for {
-		connected, err := d.listenOnce(ctx, h)
+		connected, err := d.listenOnce(ctx, channel, h)
 		if ctx.Err() != nil {
 			return
 		}
@@ -53,11 +65,11 @@ func (d *DB) ListenVideoEvents(ctx context.Context, h VideoEvents) {
 	}
 }
 
-func (d *DB) listenOnce(ctx context.Context, h VideoEvents) (connected bool, err error) {
+func (d *DB) listenOnce(ctx context.Context, channel string, h VideoEvents) (connected bool, err error) {
 	ln := pgdriver.NewListener(d.bun)
 	defer ln.Close()
-	if err := ln.Listen(ctx, VideoEventsChannel); err != nil {
-		return false, fmt.Errorf("listen %s: %w", VideoEventsChannel, err)
+	if err := ln.Listen(ctx, channel); err != nil {
+		return false, fmt.Errorf("listen %s: %w", channel, err)
 	}
 	h.Connected()
 	silent := false
@@ -76,11 +88,11 @@ func (d *DB) listenOnce(ctx context.Context, h VideoEvents) (connected bool, err
 			// An empty notification sent through the pool comes back on
 			// this connection if it is still alive.
 			silent = true
-			if err := pgdriver.Notify(ctx, d.bun, VideoEventsChannel, ""); err != nil {
-				return true, fmt.Errorf("ping %s: %w", VideoEventsChannel, err)
+			if err := pgdriver.Notify(ctx, d.bun, channel, ""); err != nil {
+				return true, fmt.Errorf("ping %s: %w", channel, err)
 			}
 		default:
-			return true, fmt.Errorf("receive %s: %w", VideoEventsChannel, err)
+			return true, fmt.Errorf("receive %s: %w", channel, err)
 		}
 	}
 }

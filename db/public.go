@@ -69,29 +69,29 @@ func (d *DB) PublicVideos(ctx context.Context, p Page, viewerID string) ([]Publi
 // Vote records userID's vote for a published video. ErrNotFound when the
 // video does not exist or is not published, ErrOwnVideo for one's own
 // video, ErrConflict when the vote exists: the primary key (video_id,
-// user_id) decides between concurrent identical votes.
-func (d *DB) Vote(ctx context.Context, videoID, userID string) error {
-	var owner string
-	err := d.bun.NewSelect().Table("videos").Column("user_id").
+// user_id) decides between concurrent identical votes. It answers the
+// video's owner.
+func (d *DB) Vote(ctx context.Context, videoID, userID string) (owner string, err error) {
+	err = d.bun.NewSelect().Table("videos").Column("user_id").
 		Where("id = ? AND status = ?", videoID, StatusProcessed).Scan(ctx, &owner)
 	if err != nil {
-		return fmt.Errorf("vote for %s: %w", videoID, notFound(err))
+		return "", fmt.Errorf("vote for %s: %w", videoID, notFound(err))
 	}
 	if owner == userID {
-		return fmt.Errorf("vote for %s: %w", videoID, ErrOwnVideo)
+		return "", fmt.Errorf("vote for %s: %w", videoID, ErrOwnVideo)
 	}
 	res, err := d.bun.NewRaw(
 		"INSERT INTO votes (video_id, user_id) VALUES (?, ?) ON CONFLICT (video_id, user_id) DO NOTHING",
 		videoID, userID).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("vote for %s: %w", videoID, err)
+		return "", fmt.Errorf("vote for %s: %w", videoID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("vote for %s: %w", videoID, err)
+		return "", fmt.Errorf("vote for %s: %w", videoID, err)
 	} else if n == 0 {
-		return fmt.Errorf("vote for %s: %w", videoID, ErrAlreadyVoted)
+		return "", fmt.Errorf("vote for %s: %w", videoID, ErrAlreadyVoted)
 	}
-	return nil
+	return owner, nil
 }
 
 // RankedPlayer is one line of the ranking.

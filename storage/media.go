@@ -21,6 +21,11 @@ const sigV4MaxExpires = 7 * 24 * time.Hour
 // browsers and a CDN can cache the bytes behind it: either a fixed URL under
 // a base (a CDN in front of the bucket) or a link presigned with the signing
 // time rounded down to the window, signed once per key and window.
+//
+// Originals use the same cache with a window of one second, SigV4's own
+// resolution: every link in that second would be the same bytes anyway,
+// so they are still signed afresh for every answer in effect, only not
+// once per request under load.
 type mediaLinks struct {
 	base    string // without the trailing slash; empty to presign
 	window  time.Duration
@@ -45,8 +50,18 @@ func newMediaLinks(cfg Config, presign *s3.PresignClient, bucket string) *mediaL
 	}
 	// A link handed out at the end of its window still lives PresignTTL.
 	expires := min(cfg.PresignTTL+window, sigV4MaxExpires)
+	return newLinkCache(strings.TrimRight(cfg.MediaBaseURL, "/"), window, expires, presign, bucket)
+}
+
+// newOriginalLinks presigns the private originals, valid PresignTTL from
+// the second they are handed out.
+func newOriginalLinks(cfg Config, presign *s3.PresignClient, bucket string) *mediaLinks {
+	return newLinkCache("", time.Second, cfg.PresignTTL, presign, bucket)
+}
+
+func newLinkCache(base string, window, expires time.Duration, presign *s3.PresignClient, bucket string) *mediaLinks {
 	return &mediaLinks{
-		base: strings.TrimRight(cfg.MediaBaseURL, "/"), window: window, expires: expires,
+		base: base, window: window, expires: expires,
 		presign: presign, bucket: bucket, now: time.Now, links: map[string]string{},
 		// The signer S3's presign client uses by default: S3 keys are not
 		// escaped a second time.

@@ -38,10 +38,27 @@ func TestMediaURLStableWithinWindow(t *testing.T) {
 	assert.NotEqual(t, first, next, "a new window, a new link")
 	assert.Equal(t, "20260301T121000Z", query(t, next).Get("X-Amz-Date"))
 
-	// Originals stay signed per request.
+	// Originals are signed at the second they are handed out, valid
+	// PresignTTL from it: what signing on every request gives.
 	a, err := s.URL(ctx, UploadedKey("v1"))
 	require.NoError(t, err)
-	assert.NotContains(t, a, "20260301T12")
+	assert.NotContains(t, a, "20260301T12", "not the media window")
+	orig := time.Date(2026, 3, 1, 12, 3, 7, 250e6, time.UTC)
+	s.originals.now = func() time.Time { return orig }
+	a, err = s.URL(ctx, UploadedKey("v1"))
+	require.NoError(t, err)
+	assert.Equal(t, "20260301T120307Z", query(t, a).Get("X-Amz-Date"))
+	assert.Equal(t, "3600", query(t, a).Get("X-Amz-Expires"))
+	orig = orig.Add(500 * time.Millisecond)
+	same, err = s.URL(ctx, UploadedKey("v1"))
+	require.NoError(t, err)
+	assert.Equal(t, a, same, "within the second, the link signing would give anyway")
+	orig = orig.Add(300 * time.Millisecond)
+	b, err := s.URL(ctx, UploadedKey("v1"))
+	require.NoError(t, err)
+	assert.NotEqual(t, a, b, "the next second, a new link")
+	assert.Equal(t, "20260301T120307Z", query(t, a).Get("X-Amz-Date"))
+	assert.Equal(t, "20260301T120308Z", query(t, b).Get("X-Amz-Date"))
 }
 
 func TestMediaURLSignedOncePerWindow(t *testing.T) {

@@ -40,11 +40,11 @@ type Config struct {
 
 // Store reads and writes the bucket's objects.
 type Store struct {
-	client  *s3.Client
-	presign *s3.PresignClient
-	bucket  string
-	ttl     time.Duration
-	media   *mediaLinks
+	client    *s3.Client
+	presign   *s3.PresignClient
+	bucket    string
+	media     *mediaLinks
+	originals *mediaLinks
 }
 
 // ErrNotFound is returned when an object does not exist.
@@ -86,8 +86,8 @@ func New(cfg Config) *Store {
 	}
 	client := s3.New(opts)
 	presign := s3.NewPresignClient(client)
-	return &Store{client: client, presign: presign, bucket: cfg.Bucket, ttl: cfg.PresignTTL,
-		media: newMediaLinks(cfg, presign, cfg.Bucket)}
+	return &Store{client: client, presign: presign, bucket: cfg.Bucket,
+		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket)}
 }
 
 // defaultChain is the AWS default credential chain, loaded on first use so
@@ -252,15 +252,10 @@ func (s *Store) MediaURL(ctx context.Context, key string) (string, error) {
 	return s.media.url(ctx, key)
 }
 
-// URL is a presigned GET link to an object, fresh on every call: for the
-// originals, which only their owner sees.
+// URL is a presigned GET link to an object, valid PresignTTL from now:
+// for the originals, which only their owner sees.
 func (s *Store) URL(ctx context.Context, key string) (string, error) {
-	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &s.bucket, Key: &key},
-		s3.WithPresignExpires(s.ttl))
-	if err != nil {
-		return "", fmt.Errorf("presign %s: %w", key, err)
-	}
-	return req.URL, nil
+	return s.originals.url(ctx, key)
 }
 
 func isNotFound(err error) bool {

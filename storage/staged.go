@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -20,6 +22,10 @@ import (
 // 5 MiB minimum, small enough that the last part, sent after the last byte
 // arrives, takes a few milliseconds.
 const StagePartSize = 8 << 20
+
+// stageRequestTimeout bounds each request of a staged upload: a part takes
+// well under a second on a working network.
+const stageRequestTimeout = 2 * time.Minute
 
 // maxParts is S3's limit on the parts of one multipart upload.
 const maxParts = 10000
@@ -40,10 +46,10 @@ type StagedUpload struct {
 	key   string
 	file  *os.File
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	parts  chan filePart
-	sent   chan struct{} // closed when the sender has stopped
+	ctx     context.Context // the caller's values, not its cancellation
+	stopped atomic.Bool     // Abort was called: send no more parts
+	parts   chan filePart
+	sent    chan struct{} // closed when the sender has stopped
 
 	written int64 // bytes in the file; only the writer touches it
 	queued  int64 // bytes handed to the sender
@@ -63,9 +69,12 @@ type filePart struct {
 
 // Stage starts a staged upload of file, which the caller writes through
 // the returned upload's Write. Nothing is sent until a full part is written.
+//
+// A request in flight is never cancelled: S3 could then hold an upload
+// whose id was never seen, which only the lifecycle rule would remove.
+// Each request has its own time limit instead.
 func (s *Store) Stage(ctx context.Context, key string, file *os.File) *StagedUpload {
-	ctx, cancel := context.WithCancel(ctx)
-	u := &StagedUpload{store: s, key: key, file: file, ctx: ctx, cancel: cancel,
+	u := &StagedUpload{store: s, key: key, file: file, ctx: context.WithoutCancel(ctx),
 		parts: make(chan filePart, maxParts), sent: make(chan struct{})}
 	go u.send()
 	return u
@@ -121,7 +130,6 @@ func (u *StagedUpload) Finish() {
 // Commit stores the object: it waits for the parts and completes the
 // multipart upload, or puts a small file in one request.
 func (u *StagedUpload) Commit(ctx context.Context) error {
-	defer u.cancel()
 	u.Finish()
 	<-u.sent
 	u.mu.Lock()
@@ -165,7 +173,7 @@ func (u *StagedUpload) putWhole(ctx context.Context) error {
 // to call more than once, and after Commit (then it does nothing). An
 // error leaves parts that the bucket's lifecycle rule removes later.
 func (u *StagedUpload) Abort(ctx context.Context) error {
-	u.cancel()
+	u.stopped.Store(true)
 	if !u.closed {
 		u.closed = true
 		close(u.parts)
@@ -205,8 +213,10 @@ func (u *StagedUpload) sendPart(p filePart) error {
 	u.mu.Lock()
 	uploadID := u.uploadID
 	u.mu.Unlock()
+	ctx, cancel := context.WithTimeout(u.ctx, stageRequestTimeout)
+	defer cancel()
 	if uploadID == "" {
-		out, err := u.store.client.CreateMultipartUpload(u.ctx, &s3.CreateMultipartUploadInput{
+		out, err := u.store.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 			Bucket: &u.store.bucket, Key: &u.key, ContentType: aws.String(contentTypeOf(u.key)),
 			CacheControl: cacheControl(u.key),
 		})
@@ -218,7 +228,7 @@ func (u *StagedUpload) sendPart(p filePart) error {
 		u.uploadID = uploadID
 		u.mu.Unlock()
 	}
-	out, err := u.store.client.UploadPart(u.ctx, &s3.UploadPartInput{
+	out, err := u.store.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &u.store.bucket, Key: &u.key, UploadId: &uploadID, PartNumber: aws.Int32(p.number),
 		Body: io.NewSectionReader(u.file, p.offset, p.size), ContentLength: aws.Int64(p.size),
 	})
@@ -232,9 +242,12 @@ func (u *StagedUpload) sendPart(p filePart) error {
 }
 
 func (u *StagedUpload) failed() bool {
+	if u.stopped.Load() {
+		return true
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.err != nil || u.ctx.Err() != nil
+	return u.err != nil
 }
 
 // sendErr is the sender's first error, if any.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -68,7 +69,7 @@ func TestStagedUpload(t *testing.T) {
 			u, key := stage(t, data)
 			if size >= storage.StagePartSize {
 				// Full parts are sent while the file is still being written.
-				assert.Equal(t, []string{key}, pending(t, key))
+				assert.Eventually(t, func() bool { return len(pending(t, key)) == 1 }, 10*time.Second, 10*time.Millisecond)
 			}
 			u.Finish()
 			require.NoError(t, u.Commit(ctx))
@@ -86,6 +87,9 @@ func TestStagedUpload(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			u, key := stage(t, random(size))
+			if size >= storage.StagePartSize {
+				assert.Eventually(t, func() bool { return len(pending(t, key)) == 1 }, 10*time.Second, 10*time.Millisecond)
+			}
 			u.Finish()
 			require.NoError(t, u.Abort(ctx))
 			ok, err := testEnv().Store.Exists(ctx, key)

@@ -101,6 +101,9 @@ type Config struct {
 	// PublicCacheTTL bounds how long a public video page is served from
 	// memory: a video published by the worker shows within it.
 	PublicCacheTTL time.Duration `env:"ANB_PUBLIC_CACHE_TTL" envDefault:"2s"`
+	// PlayerCacheTTL bounds how long a player's list and a video's detail
+	// are served from memory; writes to the player's videos drop them at once.
+	PlayerCacheTTL time.Duration `env:"ANB_PLAYER_CACHE_TTL" envDefault:"2s"`
 	TempDir        string        `env:"ANB_TEMP_DIR"`
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave

@@ -116,7 +116,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
 		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
 		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir, RankingTTL: cfg.RankingCacheTTL,
-		PublicCacheTTL: cfg.PublicCacheTTL,
+		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
 		},
@@ -134,6 +134,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		},
 	}
 	handler, metricsMux := apiHandlers(cfg, srv)
+	defer srv.Close()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,
 		Handler:           handler,

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
+)
+
+// fakeOwners is an ownerSource whose announcements the test sends.
+type fakeOwners struct {
+	lists, videos atomic.Int32
+	title         atomic.Value // what the rows read now say
+	events        chan db.VideoEvents
+	stopped       chan struct{}
+	// hold, when set, is closed by the test to let a list read finish.
+	hold chan struct{}
+}
+
+func newFakeOwners() *fakeOwners {
+	f := &fakeOwners{events: make(chan db.VideoEvents, 1), stopped: make(chan struct{})}
+	f.title.Store("v1")
+	return f
+}
+
+func (f *fakeOwners) VideosByUser(_ context.Context, owner string) ([]db.Video, error) {
+	f.lists.Add(1)
+	title := f.title.Load().(string)
+	if f.hold != nil {
+		<-f.hold
+	}
+	return []db.Video{{ID: "vid-" + owner, UserID: owner, Title: title}}, nil
+}
+
+func (f *fakeOwners) VideoByID(_ context.Context, id string) (*db.Video, error) {
+	f.videos.Add(1)
+	if id == "missing" {
+		return nil, db.ErrNotFound
+	}
+	owner := id[len("vid-"):]
+	return &db.Video{ID: id, UserID: owner, Title: f.title.Load().(string)}, nil
+}
+
+func (f *fakeOwners) Listen(ctx context.Context, channel string, h db.VideoEvents) {
+	if channel != db.OwnerEventsChannel {
+		panic("listening on " + channel)
+	}
+	f.events <- h
+	<-ctx.Done()
+	close(f.stopped)
+}
+
+// connected starts the cache's listener and reports it connected.
+func connected(t *testing.T, oc *ownerCache, f *fakeOwners) db.VideoEvents {
+	t.Helper()
+	_, err := oc.list(context.Background(), "warm-up")
+	require.NoError(t, err)
+	h := <-f.events
+	h.Connected()
+	return h
+}
+
+func newTestOwnerCache(f *fakeOwners) *ownerCache {
+	return newOwnerCache(f, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Minute)
+}
+
+func listTitle(t *testing.T, oc *ownerCache, owner string) string {
+	t.Helper()
+	videos, err := oc.list(context.Background(), owner)
+	require.NoError(t, err)
+	require.Len(t, videos, 1)
+	return videos[0].Title
+}
+
+func TestOwnerCacheServesOnlyWhileAnnouncementsArrive(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	// Before the listener is connected every read goes to the database.
+	listTitle(t, oc, "ana")
+	listTitle(t, oc, "ana")
+	h := <-f.events
+	assert.EqualValues(t, 2, f.lists.Load())
+
+	h.Connected()
+	listTitle(t, oc, "ana")
+	listTitle(t, oc, "ana")
+	assert.EqualValues(t, 3, f.lists.Load(), "connected: the second read is served from memory")
+
+	h.Dropped(errors.New("connection reset"))
+	f.title.Store("v2")
+	assert.Equal(t, "v2", listTitle(t, oc, "ana"), "dropped: nothing from memory")
+	assert.Equal(t, "v2", listTitle(t, oc, "ana"))
+	assert.EqualValues(t, 5, f.lists.Load())
+}
+
+func TestOwnerCacheDropsAnOwnerOnAnnouncement(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	h := connected(t, oc, f)
+	assert.Equal(t, "v1", listTitle(t, oc, "ana"))
+	assert.Equal(t, "v1", listTitle(t, oc, "bea"))
+	reads := f.lists.Load()
+
+	f.title.Store("v2")
+	h.Changed("ana")
+	assert.Equal(t, "v2", listTitle(t, oc, "ana"), "ana's change is read at once")
+	assert.Equal(t, "v1", listTitle(t, oc, "bea"), "bea's rows stay in memory")
+	assert.Equal(t, reads+1, f.lists.Load())
+}
+
+// A read that began before a change must not keep what it read: the
+// change's announcement came while it was in flight.
+func TestOwnerCacheKeepsNothingReadBeforeAChange(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	h := connected(t, oc, f)
+	f.hold = make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { assert.Equal(t, "v1", listTitle(t, oc, "ana")) })
+	for f.lists.Load() < 2 { // the read is in flight
+		time.Sleep(time.Millisecond)
+	}
+	f.title.Store("v2")
+	h.Changed("ana")
+	close(f.hold)
+	wg.Wait()
+	f.hold = nil
+	assert.Equal(t, "v2", listTitle(t, oc, "ana"))
+}
+
+func TestOwnerCacheExpires(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	now := time.Now()
+	oc.now = func() time.Time { return now }
+	connected(t, oc, f)
+	listTitle(t, oc, "ana")
+	_, err := oc.video(context.Background(), "ana", "vid-ana")
+	require.NoError(t, err)
+	f.title.Store("v2")
+	assert.Equal(t, "v1", listTitle(t, oc, "ana"))
+	now = now.Add(time.Minute + time.Millisecond)
+	assert.Equal(t, "v2", listTitle(t, oc, "ana"), "past the TTL the rows are read again")
+	v, err := oc.video(context.Background(), "ana", "vid-ana")
+	require.NoError(t, err)
+	assert.Equal(t, "v2", v.Title)
+}
+
+func TestOwnerCacheVideoDetail(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	h := connected(t, oc, f)
+	ctx := context.Background()
+
+	for range 2 {
+		v, err := oc.video(ctx, "ana", "vid-ana")
+		require.NoError(t, err)
+		assert.Equal(t, "ana", v.UserID)
+	}
+	assert.EqualValues(t, 1, f.videos.Load(), "the owner's second read is served from memory")
+
+	for range 2 {
+		v, err := oc.video(ctx, "bea", "vid-ana")
+		require.NoError(t, err)
+		assert.Equal(t, "ana", v.UserID, "someone else's video comes back as it is, for the 403")
+	}
+	assert.EqualValues(t, 3, f.videos.Load(), "someone else's video is not kept")
+
+	_, err := oc.video(ctx, "ana", "missing")
+	assert.ErrorIs(t, err, db.ErrNotFound)
+
+	h.Changed("ana")
+	f.title.Store("v2")
+	v, err := oc.video(ctx, "ana", "vid-ana")
+	require.NoError(t, err)
+	assert.Equal(t, "v2", v.Title, "a change drops the owner's videos too")
+
+	v.Title = "changed by a caller"
+	again, err := oc.video(ctx, "ana", "vid-ana")
+	require.NoError(t, err)
+	assert.Equal(t, "v2", again.Title, "callers get copies")
+}
+
+func TestOwnerCacheCloseStopsTheListener(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	connected(t, oc, f)
+	oc.close()
+	select {
+	case <-f.stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("listener still running after close")
+	}
+	listTitle(t, oc, "ana")
+	listTitle(t, oc, "ana")
+	assert.EqualValues(t, 3, f.lists.Load(), "closed: every read goes to the database")
+}

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestPlayerCache: a player's list and detail come from memory, and a
+// write made elsewhere (here straight in the database, as the worker or
+// another instance does) shows within moments, long before the TTL.
+func TestPlayerCache(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.srv.PlayerCacheTTL = time.Minute
+	h.handler = h.srv.Handler()
+	ctx := context.Background()
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "en memoria", "uploaded")
+	title := func() string {
+		t.Helper()
+		d := h.do("GET", "/api/videos/"+id, p.Token, nil, "").object(t)
+		return d["title"].(string)
+	}
+	status := func() string {
+		t.Helper()
+		list := h.do("GET", "/api/videos", p.Token, nil, "").array(t)
+		require.Len(t, list, 1)
+		return list[0]["status"].(string)
+	}
+
+	// A silent write (announcements off) is not seen while the rows are in
+	// memory: proof that they are. Until the listener connects every read
+	// is fresh, so this holds only after a moment.
+	silently := func(sql string, args ...any) {
+		t.Helper()
+		tx, err := rawDB(t).BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer tx.Rollback()
+		_, err = tx.Exec("SET LOCAL session_replication_role = replica") // no triggers in this transaction
+		require.NoError(t, err)
+		_, err = tx.Exec(sql, args...)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+	}
+	n := 0
+	assert.Eventually(t, func() bool {
+		n++
+		before := title()
+		silently("UPDATE videos SET title = $1 WHERE id = $2", "silencio "+time.Now().String(), id)
+		return title() == before
+	}, 10*time.Second, 50*time.Millisecond, "the detail is never served from memory")
+	t.Logf("served from memory after %d tries", n)
+	assert.Equal(t, "uploaded", status())
+
+	// The worker's write reaches the list and the detail at once, not
+	// after the minute of the TTL.
+	require.NoError(t, testEnv().DB.MarkProcessing(ctx, id))
+	assert.Eventually(t, func() bool { return status() == "processing" }, 2*time.Second, 10*time.Millisecond)
+	require.NoError(t, testEnv().DB.SetProgress(ctx, id, 55))
+	assert.Eventually(t, func() bool {
+		d := h.do("GET", "/api/videos/"+id, p.Token, nil, "").object(t)
+		return d["progress"] == float64(55)
+	}, 2*time.Second, 10*time.Millisecond)
+
+	// An upload through this instance is in the very next answer.
+	r := h.upload(p.Token, ptr("otra jugada"), "clip.mp4", fixtureBytes(t, "valid"))
+	require.Equal(t, 201, r.Code, string(r.Body))
+	assert.Len(t, h.do("GET", "/api/videos", p.Token, nil, "").array(t), 2)
+	// And a delete.
+	require.Equal(t, 200, h.do("DELETE", "/api/videos/"+r.object(t)["video_id"].(string), p.Token, nil, "").Code)
+	assert.Len(t, h.do("GET", "/api/videos", p.Token, nil, "").array(t), 1)
+}

@@ -1,0 +1,65 @@
+package db_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
+)
+
+// TestOwnerEventsAnnounceEveryWrite: inserting, updating and deleting a
+// player's video, and a vote for it, each announce the player on the
+// owner channel.
+func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
+	servers.Get(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	connected := make(chan struct{}, 1)
+	got := make(chan string, 64)
+	go testEnv().DB.Listen(ctx, db.OwnerEventsChannel, db.VideoEvents{
+		Connected: func() { connected <- struct{}{} },
+		Changed:   func(owner string) { got <- owner },
+		Dropped:   func(err error) { t.Logf("listener dropped: %v", err) },
+	})
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener did not connect")
+	}
+	u := newUser(t)
+	expect := func(what string) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case owner := <-got:
+				if owner == u.ID {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("%s: owner %s not announced", what, u.ID)
+			}
+		}
+	}
+	v := newVideo(t, u.ID)
+	expect("insert")
+	require.NoError(t, testEnv().DB.MarkProcessing(ctx, v.ID))
+	expect("status update")
+	require.NoError(t, testEnv().DB.SetPoster(ctx, v.ID, "p/"+v.ID))
+	expect("poster update")
+	_, err := testEnv().DB.DeleteVideo(ctx, v.ID, u.ID)
+	require.NoError(t, err)
+	expect("delete")
+
+	published := newVideo(t, u.ID)
+	expect("insert")
+	require.NoError(t, testEnv().DB.MarkProcessed(ctx, published.ID, "p/"+published.ID))
+	expect("publish")
+	owner, err := testEnv().DB.Vote(ctx, published.ID, newUser(t).ID)
+	require.NoError(t, err)
+	require.Equal(t, u.ID, owner)
+	expect("vote")
+}
