@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -157,12 +158,17 @@ func (s *Store) PutFileAs(ctx context.Context, key, path, contentType string) er
 		ContentLength: aws.Int64(st.Size()),
 		ContentType:   aws.String(contentType),
 		CacheControl:  cacheControl(key),
-	})
+	}, unsignedPayload)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	return nil
 }
+
+// unsignedPayload leaves the body out of the request signature: hashing
+// every byte of a video once more costs a core for nothing over TLS, which
+// protects the bytes already (and local S3 servers on loopback).
+var unsignedPayload = s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 
 func cacheControl(key string) *string {
 	if strings.HasPrefix(key, ProcessedPrefix) {

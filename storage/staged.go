@@ -23,6 +23,10 @@ import (
 // arrives, takes a few milliseconds.
 const StagePartSize = 8 << 20
 
+// stageSenders is how many parts travel at once: two keep the link busy
+// while one request waits on the server.
+const stageSenders = 2
+
 // stageRequestTimeout bounds each request of a staged upload: a part takes
 // well under a second on a working network.
 const stageRequestTimeout = 2 * time.Minute
@@ -55,7 +59,8 @@ type StagedUpload struct {
 	queued  int64 // bytes handed to the sender
 	closed  bool  // no more parts will be queued
 
-	mu       sync.Mutex // guards what the sender writes
+	startMu  sync.Mutex // one CreateMultipartUpload
+	mu       sync.Mutex // guards what the senders write
 	uploadID string
 	done     []types.CompletedPart
 	err      error
@@ -162,7 +167,7 @@ func (u *StagedUpload) putWhole(ctx context.Context) error {
 		Bucket: &u.store.bucket, Key: &u.key, ContentType: aws.String(contentTypeOf(u.key)),
 		CacheControl: cacheControl(u.key), Body: io.NewSectionReader(u.file, 0, u.written),
 		ContentLength: aws.Int64(u.written),
-	})
+	}, unsignedPayload)
 	if err != nil {
 		return fmt.Errorf("%w: put %s: %w", ErrStaging, u.key, err)
 	}
@@ -195,43 +200,61 @@ func (u *StagedUpload) Abort(ctx context.Context) error {
 	return nil
 }
 
-// send uploads the queued parts in order until the queue closes; after
-// the first error it only drains the queue.
+// send uploads the queued parts until the queue closes; after the first
+// error it only drains the queue.
 func (u *StagedUpload) send() {
 	defer close(u.sent)
-	for p := range u.parts {
-		if u.failed() {
-			continue
-		}
-		if err := u.sendPart(p); err != nil {
-			u.setErr(err)
-		}
+	var wg sync.WaitGroup
+	for range stageSenders {
+		wg.Go(func() {
+			for p := range u.parts {
+				if u.failed() {
+					continue
+				}
+				if err := u.sendPart(p); err != nil {
+					u.setErr(err)
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
 
-func (u *StagedUpload) sendPart(p filePart) error {
+// start creates the multipart upload once, for the first part to go.
+func (u *StagedUpload) start(ctx context.Context) (string, error) {
+	u.startMu.Lock()
+	defer u.startMu.Unlock()
 	u.mu.Lock()
 	uploadID := u.uploadID
 	u.mu.Unlock()
+	if uploadID != "" {
+		return uploadID, nil
+	}
+	out, err := u.store.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
+		Bucket: &u.store.bucket, Key: &u.key, ContentType: aws.String(contentTypeOf(u.key)),
+		CacheControl: cacheControl(u.key),
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: start %s: %w", ErrStaging, u.key, err)
+	}
+	uploadID = aws.ToString(out.UploadId)
+	u.mu.Lock()
+	u.uploadID = uploadID
+	u.mu.Unlock()
+	return uploadID, nil
+}
+
+func (u *StagedUpload) sendPart(p filePart) error {
 	ctx, cancel := context.WithTimeout(u.ctx, stageRequestTimeout)
 	defer cancel()
-	if uploadID == "" {
-		out, err := u.store.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
-			Bucket: &u.store.bucket, Key: &u.key, ContentType: aws.String(contentTypeOf(u.key)),
-			CacheControl: cacheControl(u.key),
-		})
-		if err != nil {
-			return fmt.Errorf("%w: start %s: %w", ErrStaging, u.key, err)
-		}
-		uploadID = aws.ToString(out.UploadId)
-		u.mu.Lock()
-		u.uploadID = uploadID
-		u.mu.Unlock()
+	uploadID, err := u.start(ctx)
+	if err != nil {
+		return err
 	}
 	out, err := u.store.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &u.store.bucket, Key: &u.key, UploadId: &uploadID, PartNumber: aws.Int32(p.number),
 		Body: io.NewSectionReader(u.file, p.offset, p.size), ContentLength: aws.Int64(p.size),
-	})
+	}, unsignedPayload)
 	if err != nil {
 		return fmt.Errorf("%w: part %d of %s: %w", ErrStaging, p.number, u.key, err)
 	}
