@@ -27,15 +27,27 @@ type OrphansInput struct {
 	Cutoff time.Time
 }
 
-// OrphansResult lists the originals removed.
+// OrphansResult lists the originals removed and the unfinished uploads
+// aborted.
 type OrphansResult struct {
 	Removed []string
+	Aborted []string
 }
 
+// unfinishedUploadAge is how old an unfinished multipart upload of an
+// original must be, before the cutoff, to be aborted: an upload may last
+// hours at the slowest pace the API accepts, and only a crash leaves one.
+const unfinishedUploadAge = 24 * time.Hour
+
 // RemoveOrphans deletes the originals under storage.UploadedPrefix that no
-// video row refers to and that are older than the cutoff. Repeating it
-// removes nothing more.
+// video row refers to and that are older than the cutoff, and aborts the
+// unfinished uploads of originals a crashed API left a day before it.
+// Repeating it removes nothing more.
 func (a *Activities) RemoveOrphans(ctx context.Context, in OrphansInput) (*OrphansResult, error) {
+	aborted, err := a.abortUnfinished(ctx, in.Cutoff.Add(-unfinishedUploadAge))
+	if err != nil {
+		return nil, err
+	}
 	objs, err := a.Store.List(ctx, storage.UploadedPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("list originals: %w", err)
@@ -50,7 +62,7 @@ func (a *Activities) RemoveOrphans(ctx context.Context, in OrphansInput) (*Orpha
 	if err != nil {
 		return nil, err
 	}
-	res := &OrphansResult{Removed: []string{}}
+	res := &OrphansResult{Removed: []string{}, Aborted: aborted}
 	for _, key := range old {
 		if known[key] {
 			continue
@@ -62,6 +74,25 @@ func (a *Activities) RemoveOrphans(ctx context.Context, in OrphansInput) (*Orpha
 		res.Removed = append(res.Removed, key)
 	}
 	return res, nil
+}
+
+func (a *Activities) abortUnfinished(ctx context.Context, before time.Time) ([]string, error) {
+	ups, err := a.Store.PendingUploads(ctx, storage.UploadedPrefix)
+	if err != nil {
+		return nil, err
+	}
+	aborted := []string{}
+	for _, up := range ups {
+		if !up.Initiated.Before(before) {
+			continue
+		}
+		if err := a.Store.AbortUpload(ctx, up); err != nil {
+			return nil, err
+		}
+		a.Log.Info("aborted unfinished upload", "key", up.Key, "initiated", up.Initiated)
+		aborted = append(aborted, up.Key)
+	}
+	return aborted, nil
 }
 
 // StuckInput bounds the stuck-upload check: videos uploaded before Cutoff.

@@ -83,11 +83,25 @@ func TestRemoveOrphansKeepsRecentAndKnownOriginals(t *testing.T) {
 	cutoff := time.Now().Truncate(time.Second)
 	recentOrphan := storage.UploadedKey(uuid.NewString())
 	require.NoError(t, store.PutFile(ctx, recentOrphan, src))
+	// An upload cut short by a crash: parts sent, never completed.
+	spool, err := os.Create(filepath.Join(t.TempDir(), "spool"))
+	require.NoError(t, err)
+	defer spool.Close()
+	cut := storage.UploadedKey(uuid.NewString())
+	staged := store.Stage(ctx, cut, spool)
+	_, err = staged.Write(make([]byte, storage.StagePartSize))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ups, err := store.PendingUploads(ctx, cut)
+		require.NoError(t, err)
+		return len(ups) == 1
+	}, 10*time.Second, 10*time.Millisecond)
 
 	a := reconcileActivities(t, store, knownWorkflows{})
 	res, err := a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: cutoff})
 	require.NoError(t, err)
 	assert.Equal(t, []string{oldOrphan}, res.Removed)
+	assert.Empty(t, res.Aborted, "an unfinished upload younger than a day may still be under way")
 	for key, want := range map[string]bool{oldOrphan: false, withRow: true, recentOrphan: true, processed: true} {
 		ok, err := store.Exists(ctx, key)
 		require.NoError(t, err)
@@ -97,6 +111,15 @@ func TestRemoveOrphansKeepsRecentAndKnownOriginals(t *testing.T) {
 	res, err = a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: cutoff})
 	require.NoError(t, err)
 	assert.Empty(t, res.Removed, "a repeat removes nothing more")
+	assert.Empty(t, res.Aborted)
+
+	// A day later the unfinished upload is aborted (and the recent orphan goes).
+	res, err = a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: cutoff.Add(25 * time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, []string{cut}, res.Aborted, "a day-old unfinished upload is aborted")
+	ups, err := store.PendingUploads(ctx, "")
+	require.NoError(t, err)
+	assert.Empty(t, ups)
 }
 
 func TestRequestStuckRequeuesOnlyVideosWithoutWorkflow(t *testing.T) {

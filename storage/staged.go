@@ -288,10 +288,16 @@ func (u *StagedUpload) setErr(err error) {
 	u.mu.Unlock()
 }
 
+// PendingUpload is an unfinished multipart upload.
+type PendingUpload struct {
+	Key, UploadID string
+	Initiated     time.Time
+}
+
 // PendingUploads lists the unfinished multipart uploads under prefix: what
-// an aborted or crashed staged upload may leave until the lifecycle rule.
-func (s *Store) PendingUploads(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
+// a staged upload cut short by a crash leaves until it is aborted.
+func (s *Store) PendingUploads(ctx context.Context, prefix string) ([]PendingUpload, error) {
+	var ups []PendingUpload
 	in := &s3.ListMultipartUploadsInput{Bucket: &s.bucket, Prefix: &prefix}
 	for {
 		out, err := s.client.ListMultipartUploads(ctx, in)
@@ -299,13 +305,25 @@ func (s *Store) PendingUploads(ctx context.Context, prefix string) ([]string, er
 			return nil, fmt.Errorf("list uploads under %s: %w", prefix, err)
 		}
 		for _, up := range out.Uploads {
-			keys = append(keys, aws.ToString(up.Key))
+			ups = append(ups, PendingUpload{Key: aws.ToString(up.Key), UploadID: aws.ToString(up.UploadId),
+				Initiated: aws.ToTime(up.Initiated)})
 		}
 		if !aws.ToBool(out.IsTruncated) {
-			return keys, nil
+			return ups, nil
 		}
 		in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
 	}
+}
+
+// AbortUpload discards an unfinished multipart upload and its parts.
+func (s *Store) AbortUpload(ctx context.Context, up PendingUpload) error {
+	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket: &s.bucket, Key: &up.Key, UploadId: &up.UploadID,
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("abort upload of %s: %w", up.Key, err)
+	}
+	return nil
 }
 
 // contentTypeOf is the type an object is served with, from its key.

@@ -46,8 +46,12 @@ func download(t *testing.T, key string) []byte {
 
 func pending(t *testing.T, key string) []string {
 	t.Helper()
-	keys, err := testEnv().Store.PendingUploads(context.Background(), key)
+	ups, err := testEnv().Store.PendingUploads(context.Background(), key)
 	require.NoError(t, err)
+	var keys []string
+	for _, up := range ups {
+		keys = append(keys, up.Key)
+	}
 	return keys
 }
 
