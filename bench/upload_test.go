@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,36 +95,33 @@ func watchHeap() func() uint64 {
 	}
 }
 
-// upload streams a multipart form from the file, as a browser does.
+// upload sends a multipart form from the file as a browser does: the
+// framing around the file's bytes, with the length declared up front.
 func upload(b *testing.B, apiURL, token, path string) {
 	b.Helper()
-	pr, pw := io.Pipe()
-	mw := multipart.NewWriter(pw)
-	go func() {
-		err := func() error {
-			if err := mw.WriteField("title", "Jugada de 100 MB"); err != nil {
-				return err
-			}
-			fw, err := mw.CreateFormFile("video_file", "jugada.mp4")
-			if err != nil {
-				return err
-			}
-			f, err := os.Open(path)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			if _, err := io.Copy(fw, f); err != nil {
-				return err
-			}
-			return mw.Close()
-		}()
-		pw.CloseWithError(err)
-	}()
-	req, err := http.NewRequest("POST", apiURL+"/api/videos/upload", pr)
+	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var head bytes.Buffer
+	mw := multipart.NewWriter(&head)
+	if err := mw.WriteField("title", "Jugada de 100 MB"); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := mw.CreateFormFile("video_file", "jugada.mp4"); err != nil {
+		b.Fatal(err)
+	}
+	tail := "\r\n--" + mw.Boundary() + "--\r\n"
+	req, err := http.NewRequest("POST", apiURL+"/api/videos/upload", io.MultiReader(&head, f, strings.NewReader(tail)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.ContentLength = int64(head.Len()) + st.Size() + int64(len(tail))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
