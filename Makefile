@@ -30,6 +30,7 @@ help:
 	@echo "make test-faults  kill and restart each part of the system under load"
 	@echo "make run-cluster  like run, with HAProxy in front of 3 APIs, 2 bridges and 2 workers"
 	@echo "make test-cluster the cluster under load while an API and a worker are killed"
+	@echo "make bench  the capacity plan: web tier and workers under load, into docs/capacity.md"
 	@echo "make tools  install system packages and build the pinned tools into .bin/"
 
 deps:
@@ -124,6 +125,14 @@ bench-worker: deps $(VERSITYGW_BIN)
 .PHONY: bench-api
 bench-api: $(VERSITYGW_BIN)
 	go test -count=1 -run '^$$' -bench '^BenchmarkAPI$$' -benchtime 1x -timeout 30m ./bench/
+
+# The capacity plan: the whole system as processes on loopback, a burst of
+# phone-sized uploads through one and then two workers, then a ramp of
+# virtual users through the web tier. Writes docs/capacity.md and the plots in
+# docs/capacity/. Not part of `make test`: about 15 to 25 minutes.
+.PHONY: bench
+bench: tools
+	ANB_CAPACITY=1 go test -count=1 -run '^TestCapacity$$' -timeout 40m -v ./capacity/
 
 # Infrastructure as code (deploy/aws, AWS CDK in TypeScript, its own
 # lockfile): assertions on the synthesized templates and the templates

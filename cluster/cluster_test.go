@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/anb-showcase/anb/db"
-	"github.com/anb-showcase/anb/devstack"
+	"github.com/anb-showcase/anb/internal/procstack"
 )
 
 var sys *stack
@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster: start stack:", err)
 		if s != nil {
-			fmt.Fprintln(os.Stderr, "cluster: logs are in", s.dir)
+			fmt.Fprintln(os.Stderr, "cluster: logs are in", s.Dir)
 			os.Setenv("ANB_KEEP_CLUSTER_LOGS", "1")
 			s.close()
 		}
@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 	sys = s
 	code := m.Run()
 	if code != 0 {
-		fmt.Fprintln(os.Stderr, "cluster: logs of the failed run are in", s.dir)
+		fmt.Fprintln(os.Stderr, "cluster: logs of the failed run are in", s.Dir)
 		os.Setenv("ANB_KEEP_CLUSTER_LOGS", "1")
 	}
 	s.close()
@@ -71,7 +71,7 @@ func TestClusterUnderKills(t *testing.T) {
 	ctx := context.Background()
 	waitBalanced(t)
 	city := "Cluster " + uuid.NewString()[:8]
-	ranked, err := sys.player("ranked-"+uuid.NewString()[:8]+"@example.com", city)
+	ranked, err := sys.Player("ranked-"+uuid.NewString()[:8]+"@example.com", city)
 	require.NoError(t, err)
 	code, seed, err := sys.upload(ranked, "seed")
 	require.NoError(t, err)
@@ -81,12 +81,12 @@ func TestClusterUnderKills(t *testing.T) {
 
 	voterTokens := make([]string, voters)
 	for i := range voterTokens {
-		voterTokens[i], err = sys.player(fmt.Sprintf("voter-%d-%s@example.com", i, uuid.NewString()[:8]), "Bogotá")
+		voterTokens[i], err = sys.Player(fmt.Sprintf("voter-%d-%s@example.com", i, uuid.NewString()[:8]), "Bogotá")
 		require.NoError(t, err)
 	}
 	uploaderTokens := make([]string, uploaders)
 	for i := range uploaderTokens {
-		uploaderTokens[i], err = sys.player(fmt.Sprintf("uploader-%d-%s@example.com", i, uuid.NewString()[:8]), "Cali")
+		uploaderTokens[i], err = sys.Player(fmt.Sprintf("uploader-%d-%s@example.com", i, uuid.NewString()[:8]), "Cali")
 		require.NoError(t, err)
 	}
 
@@ -114,7 +114,7 @@ func TestClusterUnderKills(t *testing.T) {
 	var okVoters []string
 	burst.Go(func() {
 		for _, token := range voterTokens {
-			code, err := sys.request(sys.lbURL, "POST", "/api/public/videos/"+seed+"/vote", token, "", nil, nil)
+			code, err := sys.Request("POST", "/api/public/videos/"+seed+"/vote", token, "", nil, nil)
 			switch {
 			case err == nil && code == http.StatusOK:
 				votedOK.Add(1)
@@ -149,12 +149,12 @@ func TestClusterUnderKills(t *testing.T) {
 	require.Len(t, accepted, uploaders*uploadsEach)
 	assertProcessedOnce(t, append([]string{seed}, accepted...))
 
-	v, err := sys.db.VideoByID(ctx, seed)
+	v, err := sys.DB.VideoByID(ctx, seed)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, int64(v.Votes), votedOK.Load(), "a vote answered 200 is missing")
 	assert.LessOrEqual(t, int64(v.Votes), votedOK.Load()+votedUnsure.Load(), "more votes stored than sent")
 	for _, token := range okVoters {
-		code, err := sys.request(sys.lbURL, "POST", "/api/public/videos/"+seed+"/vote", token, "", nil, nil)
+		code, err := sys.Request("POST", "/api/public/videos/"+seed+"/vote", token, "", nil, nil)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusBadRequest, code, "a vote answered 200 is not stored")
 	}
@@ -166,11 +166,11 @@ func TestClusterUnderKills(t *testing.T) {
 // waitBalanced waits until every API instance answers through HAProxy.
 func waitBalanced(t *testing.T) {
 	seen := map[string]bool{}
-	waitUntil(t, "every API instance behind the balancer", time.Minute, func() bool {
+	procstack.WaitUntil(t, "every API instance behind the balancer", time.Minute, func() bool {
 		var h struct {
 			Instance string `json:"instance"`
 		}
-		code, err := sys.request(sys.lbURL, "GET", "/healthz", "", "", nil, &h)
+		code, err := sys.Request("GET", "/healthz", "", "", nil, &h)
 		if err == nil && code == http.StatusOK {
 			seen[h.Instance] = true
 		}
@@ -186,7 +186,7 @@ func readLoop(stop <-chan struct{}, reads, errs *atomic.Int64) {
 			return
 		case <-time.After(20 * time.Millisecond):
 		}
-		code, err := sys.request(sys.lbURL, "GET", "/api/public/rankings", "", "", nil, nil)
+		code, err := sys.Request("GET", "/api/public/rankings", "", "", nil, nil)
 		reads.Add(1)
 		if err != nil || code != http.StatusOK {
 			errs.Add(1)
@@ -216,10 +216,10 @@ func uploadRetrying(t *testing.T, token, title string) string {
 
 // killAndRestart kills name with SIGKILL and starts it again after down.
 func killAndRestart(t *testing.T, name string, down time.Duration) {
-	sys.proc(name).KillGroup()
+	sys.Proc(name).KillGroup()
 	t.Logf("%s killed", name)
 	time.Sleep(down)
-	if err := sys.start(context.Background(), name); err != nil {
+	if err := sys.StartService(context.Background(), name); err != nil {
 		t.Errorf("restart %s: %v", name, err)
 		return
 	}
@@ -233,7 +233,7 @@ func killTranscodingWorker(t *testing.T) {
 	for time.Now().Before(deadline) {
 		for i := 1; i <= workers; i++ {
 			name := fmt.Sprintf("worker-%d", i)
-			if len(childProcesses(sys.proc(name).Pid(), "ffmpeg")) > 0 {
+			if pids, _ := procstack.ChildProcesses(sys.Proc(name).Pid(), "ffmpeg"); len(pids) > 0 {
 				killAndRestart(t, name, 2*time.Second)
 				return
 			}
@@ -246,9 +246,9 @@ func killTranscodingWorker(t *testing.T) {
 // waitBridgesShare waits until the consumer group has every bridge as a
 // member and each owns at least one partition of the topic.
 func waitBridgesShare(t *testing.T) {
-	kc := &kafka.Client{Addr: kafka.TCP(devstack.Addr(sys.ports["kafka"])), Timeout: 5 * time.Second}
+	kc := &kafka.Client{Addr: kafka.TCP(sys.KafkaAddr()), Timeout: 5 * time.Second}
 	var last string
-	waitUntil(t, "partitions shared by the bridges", time.Minute, func() bool {
+	procstack.WaitUntil(t, "partitions shared by the bridges", time.Minute, func() bool {
 		resp, err := kc.DescribeGroups(context.Background(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
 		if err != nil || len(resp.Groups) != 1 {
 			last = fmt.Sprint(err)
@@ -278,28 +278,28 @@ func waitBridgesShare(t *testing.T) {
 // assertVoteSeenEverywhere votes once more and expects every API instance,
 // asked directly, to rank the player with the new count within 5 s.
 func assertVoteSeenEverywhere(t *testing.T, video, city string) {
-	voter, err := sys.player("late-"+uuid.NewString()[:8]+"@example.com", "Bogotá")
+	voter, err := sys.Player("late-"+uuid.NewString()[:8]+"@example.com", "Bogotá")
 	require.NoError(t, err)
-	before, err := sys.db.VideoByID(context.Background(), video)
+	before, err := sys.DB.VideoByID(context.Background(), video)
 	require.NoError(t, err)
 	rankingQuery := "/api/public/rankings?city=" + url.QueryEscape(city)
 	// Each instance caches the page first, so the check covers its cache.
 	for _, addr := range sys.apiAddrs() {
-		code, err := sys.request("http://"+addr, "GET", rankingQuery, "", "", nil, nil)
+		code, err := sys.RequestTo("http://"+addr, "GET", rankingQuery, "", "", nil, nil)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, code)
 	}
-	code, err := sys.request(sys.lbURL, "POST", "/api/public/videos/"+video+"/vote", voter, "", nil, nil)
+	code, err := sys.Request("POST", "/api/public/videos/"+video+"/vote", voter, "", nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code)
 	voted := time.Now()
 	want := before.Votes + 1
 	for _, addr := range sys.apiAddrs() {
-		waitUntil(t, "the vote in the ranking of "+addr, 5*time.Second-time.Since(voted), func() bool {
+		procstack.WaitUntil(t, "the vote in the ranking of "+addr, 5*time.Second-time.Since(voted), func() bool {
 			var rows []struct {
 				Votes int `json:"votes"`
 			}
-			code, err := sys.request("http://"+addr, "GET", rankingQuery, "", "", nil, &rows)
+			code, err := sys.RequestTo("http://"+addr, "GET", rankingQuery, "", "", nil, &rows)
 			return err == nil && code == http.StatusOK && len(rows) == 1 && rows[0].Votes == want
 		})
 	}
@@ -308,8 +308,8 @@ func assertVoteSeenEverywhere(t *testing.T, video, city string) {
 
 func waitProcessed(t *testing.T, id string) {
 	t.Helper()
-	waitUntil(t, "video "+id+" processed", 5*time.Minute, func() bool {
-		v, err := sys.db.VideoByID(context.Background(), id)
+	procstack.WaitUntil(t, "video "+id+" processed", 5*time.Minute, func() bool {
+		v, err := sys.DB.VideoByID(context.Background(), id)
 		if err == nil && v.Status == db.StatusFailed {
 			t.Fatalf("video %s failed: %v", id, *v.Error)
 		}

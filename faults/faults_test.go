@@ -8,8 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,9 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/procstack"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
 )
@@ -40,29 +38,18 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "faults: start stack:", err)
 		if s != nil {
-			s.close()
+			s.Close()
 		}
 		os.Exit(1)
 	}
 	sys = s
 	code := m.Run()
 	if code != 0 {
-		fmt.Fprintln(os.Stderr, "faults: logs of the failed run are in", s.dir)
+		fmt.Fprintln(os.Stderr, "faults: logs of the failed run are in", s.Dir)
 		os.Setenv("ANB_KEEP_FAULT_LOGS", "1")
 	}
-	s.close()
+	s.Close()
 	os.Exit(code)
-}
-
-func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // uploadBatch uploads n videos for a new player.
@@ -76,9 +63,9 @@ func uploadBatch(t *testing.T, n int) (token string, ids []string) {
 
 // waitTranscoding waits until ffmpeg is at work on one of ids.
 func waitTranscoding(t *testing.T, ids []string) {
-	waitUntil(t, "a transcode in progress", 2*time.Minute, func() bool {
+	procstack.WaitUntil(t, "a transcode in progress", 2*time.Minute, func() bool {
 		for _, id := range ids {
-			v, err := sys.db.VideoByID(context.Background(), id)
+			v, err := sys.DB.VideoByID(context.Background(), id)
 			if err == nil && v.Status == db.StatusProcessing && v.Progress > 0 && v.Progress < 100 {
 				return true
 			}
@@ -95,9 +82,9 @@ func assertProcessedOnce(t *testing.T, ids []string) {
 	ctx := context.Background()
 	for _, id := range ids {
 		var v *db.Video
-		waitUntil(t, "video "+id+" processed", 5*time.Minute, func() bool {
+		procstack.WaitUntil(t, "video "+id+" processed", 5*time.Minute, func() bool {
 			var err error
-			v, err = sys.db.VideoByID(ctx, id)
+			v, err = sys.DB.VideoByID(ctx, id)
 			if err == nil && v.Status == db.StatusFailed {
 				t.Fatalf("video %s failed: %v", id, *v.Error)
 			}
@@ -108,29 +95,21 @@ func assertProcessedOnce(t *testing.T, ids []string) {
 		assert.Equal(t, 100, v.Progress)
 		require.NotNil(t, v.ProcessedKey)
 		assert.Equal(t, storage.ProcessedKey(id), *v.ProcessedKey)
-		ok, err := sys.store.Exists(ctx, *v.ProcessedKey)
+		ok, err := sys.Store.Exists(ctx, *v.ProcessedKey)
 		require.NoError(t, err)
 		assert.True(t, ok, "processed object of %s missing", id)
 
 		wfID := processing.WorkflowID(id)
 		var runs []enumspb.WorkflowExecutionStatus
-		waitUntil(t, "workflow "+wfID+" visible as completed", time.Minute, func() bool {
-			resp, err := sys.tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-				Query: fmt.Sprintf("WorkflowId = %q", wfID),
-			})
-			if err != nil {
-				return false
-			}
-			runs = runs[:0]
-			for _, e := range resp.Executions {
-				runs = append(runs, e.GetStatus())
-			}
-			return len(runs) > 0 && runs[0] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		procstack.WaitUntil(t, "workflow "+wfID+" visible as completed", time.Minute, func() bool {
+			var err error
+			runs, err = sys.WorkflowRuns(ctx, wfID)
+			return err == nil && len(runs) > 0 && runs[0] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		})
 		assert.Equal(t, []enumspb.WorkflowExecutionStatus{enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED}, runs,
 			"video %s must have exactly one, completed, workflow run", id)
 	}
-	pending, err := sys.db.PendingCount(ctx)
+	pending, err := sys.DB.PendingCount(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, pending, "outbox not drained")
 }
@@ -144,23 +123,23 @@ func TestFaultsDuringTranscode(t *testing.T) {
 		fault func(t *testing.T)
 	}{
 		{"worker killed", func(t *testing.T) {
-			sys.worker.KillGroup() // kill -9 the worker and its ffmpeg
-			require.NoError(t, sys.startService(ctx, "worker"))
+			sys.Proc("worker").KillGroup() // kill -9 the worker and its ffmpeg
+			require.NoError(t, sys.StartService(ctx, "worker"))
 		}},
 		{"postgres restarted", func(t *testing.T) {
-			require.NoError(t, sys.pg.Stop())
+			require.NoError(t, sys.PG.Stop())
 			time.Sleep(3 * time.Second) // progress and status writes fail meanwhile
-			require.NoError(t, sys.startPostgres(ctx))
+			require.NoError(t, sys.StartPostgres(ctx))
 		}},
 		{"s3 unavailable", func(t *testing.T) {
-			require.NoError(t, sys.s3.Stop())
+			require.NoError(t, sys.S3.Stop())
 			time.Sleep(8 * time.Second)
-			require.NoError(t, sys.startS3(ctx))
+			require.NoError(t, sys.StartS3(ctx))
 		}},
 		{"temporal restarted", func(t *testing.T) {
-			require.NoError(t, sys.tmp.Stop())
+			require.NoError(t, sys.Temporal.Stop())
 			time.Sleep(2 * time.Second)
-			require.NoError(t, sys.startTemporal(ctx))
+			require.NoError(t, sys.StartTemporal(ctx))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,7 +159,8 @@ func TestFrozenFFmpeg(t *testing.T) {
 	_, ids := uploadBatch(t, 1)
 	waitTranscoding(t, ids)
 	start := time.Now()
-	pids := childProcesses(t, sys.worker.Pid(), "ffmpeg")
+	pids, err := procstack.ChildProcesses(sys.Proc("worker").Pid(), "ffmpeg")
+	require.NoError(t, err)
 	require.NotEmpty(t, pids, "no ffmpeg under the worker")
 	for _, pid := range pids {
 		require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
@@ -207,8 +187,8 @@ func TestPoisonInputFailsFast(t *testing.T) {
 	id := sys.uploadFile(t, token, "Motion JPEG", path)
 	start := time.Now()
 	var v *db.Video
-	waitUntil(t, "the poison video failed", 2*time.Minute, func() bool {
-		v, err = sys.db.VideoByID(context.Background(), id)
+	procstack.WaitUntil(t, "the poison video failed", 2*time.Minute, func() bool {
+		v, err = sys.DB.VideoByID(context.Background(), id)
 		require.NoError(t, err)
 		require.NotEqual(t, db.StatusProcessed, v.Status)
 		return v.Status == db.StatusFailed
@@ -219,64 +199,36 @@ func TestPoisonInputFailsFast(t *testing.T) {
 	// closes right after it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	require.Error(t, sys.tc.GetWorkflow(ctx, processing.WorkflowID(id), "").Get(ctx, nil), "the run ends failed")
-	desc, err := sys.tc.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(id), "")
+	require.Error(t, sys.TC.GetWorkflow(ctx, processing.WorkflowID(id), "").Get(ctx, nil), "the run ends failed")
+	desc, err := sys.TC.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(id), "")
 	require.NoError(t, err)
 	assert.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, desc.GetWorkflowExecutionInfo().GetStatus())
 	assert.Empty(t, desc.GetPendingActivities(), "no transcode left to retry")
 }
 
-// childProcesses lists the pids of ppid's children named comm.
-func childProcesses(t *testing.T, ppid int, comm string) []int {
-	t.Helper()
-	stats, err := filepath.Glob("/proc/[0-9]*/stat")
-	require.NoError(t, err)
-	var pids []int
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue // exited meanwhile
-		}
-		// pid (comm) state ppid ...
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if s[open+1:end] != comm || len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
-			continue
-		}
-		if pid, err := strconv.Atoi(strings.TrimSpace(s[:open])); err == nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
 func TestBridgeKilledMidBatch(t *testing.T) {
 	token, ids := uploadBatch(t, 2)
-	waitUntil(t, "the first workflow started", time.Minute, func() bool {
-		_, err := sys.tc.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(ids[0]), "")
+	procstack.WaitUntil(t, "the first workflow started", time.Minute, func() bool {
+		_, err := sys.TC.DescribeWorkflowExecution(context.Background(), processing.WorkflowID(ids[0]), "")
 		return err == nil
 	})
-	sys.bridge.KillGroup()
+	sys.Proc("bridge").KillGroup()
 	for i := range 2 {
 		ids = append(ids, sys.upload(t, token, fmt.Sprintf("while the bridge is down %d", i)))
 	}
-	require.NoError(t, sys.startService(context.Background(), "bridge"))
+	require.NoError(t, sys.StartService(context.Background(), "bridge"))
 	assertProcessedOnce(t, ids)
 }
 
 func TestBrokerStoppedDuringUploads(t *testing.T) {
 	token, ids := uploadBatch(t, 1)
-	require.NoError(t, sys.broker.Stop(syscall.SIGTERM, 10*time.Second))
+	require.NoError(t, sys.Broker.Stop(syscall.SIGTERM, 10*time.Second))
 	for i := range 2 {
 		// Uploads keep succeeding: the request waits in the outbox.
 		ids = append(ids, sys.upload(t, token, fmt.Sprintf("while the broker is down %d", i)))
 	}
 	time.Sleep(2 * time.Second)
-	require.NoError(t, sys.startBroker(context.Background()))
+	require.NoError(t, sys.StartBroker(context.Background()))
 	assertProcessedOnce(t, ids)
 }
 
@@ -293,7 +245,7 @@ func TestConcurrentSignupsOneEmail(t *testing.T) {
 			var out struct {
 				Code string `json:"code"`
 			}
-			codes[i], errs[i] = sys.postJSON("/api/auth/signup", "", map[string]string{
+			codes[i], errs[i] = sys.PostJSON("/api/auth/signup", "", map[string]string{
 				"first_name": "Eva", "last_name": "Ruiz", "email": email, "password1": "s3cret-pass",
 				"password2": "s3cret-pass", "city": "Cali", "country": "Colombia"}, &out)
 			problems.Store(i, out.Code)
@@ -327,7 +279,7 @@ func TestConcurrentIdenticalVotes(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range codes {
 		wg.Go(func() {
-			codes[i], errs[i] = sys.request("POST", "/api/public/videos/"+ids[0]+"/vote", voter, "", nil, nil)
+			codes[i], errs[i] = sys.Request("POST", "/api/public/videos/"+ids[0]+"/vote", voter, "", nil, nil)
 		})
 	}
 	wg.Wait()
@@ -343,7 +295,7 @@ func TestConcurrentIdenticalVotes(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, ok)
-	v, err := sys.db.VideoByID(context.Background(), ids[0])
+	v, err := sys.DB.VideoByID(context.Background(), ids[0])
 	require.NoError(t, err)
 	assert.Equal(t, 1, v.Votes)
 }

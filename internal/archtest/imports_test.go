@@ -38,6 +38,8 @@ var allowed = map[string][]string{
 	"internal/archtest":      {},
 	"internal/testenv":       {"db", "devstack", "processing", "storage"},
 	"internal/testvideo":     {},
+	"internal/procstack":     {"db", "devstack", "internal/testvideo", "processing", "storage"},
+	"capacity":               {},
 	"web":                    {"db", "processing", "storage"},
 }
 
