@@ -40,8 +40,12 @@ type Sample struct {
 }
 
 // Flow is the loop every virtual user runs: the gallery, the ranking, a
-// login, a vote, and every UploadEvery-th visit a small upload, with a
-// random pause around Think between requests, as a person clicking.
+// vote, and every UploadEvery-th visit a small upload, with a random
+// pause around Think between requests, as a person clicking. A user logs
+// in when its account has no session yet and then once every LoginEvery
+// visits (from a random visit on, so re-logins spread over time): a
+// session's token lasts an hour, so people sign in once and then browse
+// and vote. Sessions outlive a step, as they outlive a page.
 type Flow struct {
 	BaseURL     string
 	Client      *http.Client
@@ -51,9 +55,11 @@ type Flow struct {
 	UploadBody  []byte
 	UploadType  string
 	UploadEvery int
+	LoginEvery  int
 	Think       time.Duration
 
-	next []atomic.Int64 // per account: the next video it votes for
+	next     []atomic.Int64 // per account: the next video it votes for
+	sessions []atomic.Value // per account: its token, once logged in
 }
 
 // Run holds users virtual users for hold and returns their samples. Users
@@ -62,6 +68,7 @@ type Flow struct {
 func (f *Flow) Run(ctx context.Context, users int, hold time.Duration) []Sample {
 	if f.next == nil {
 		f.next = make([]atomic.Int64, len(f.Emails))
+		f.sessions = make([]atomic.Value, len(f.Emails))
 	}
 	ctx, cancel := context.WithTimeout(ctx, hold)
 	defer cancel()
@@ -71,6 +78,9 @@ func (f *Flow) Run(ctx context.Context, users int, hold time.Duration) []Sample 
 	for i := range users {
 		wg.Go(func() {
 			u := &user{flow: f, account: i % len(f.Emails), rnd: rand.New(rand.NewPCG(uint64(i), 7))}
+			if t, ok := f.sessions[u.account].Load().(string); ok {
+				u.token = t
+			}
 			if !u.pause(ctx, time.Duration(i)*time.Second/time.Duration(users)) {
 				return
 			}
@@ -96,8 +106,12 @@ type user struct {
 func (u *user) loop(ctx context.Context) {
 	// Users start at a random visit of the upload cycle, so uploads are
 	// spread over the users and over a step from its start.
-	for visit := 1 + u.rnd.IntN(max(u.flow.UploadEvery, 1)); ; visit++ {
-		steps := []func(){u.gallery, u.ranking, u.login, u.vote}
+	every := max(u.flow.LoginEvery, 1)
+	for n, visit := 1+u.rnd.IntN(every), 1+u.rnd.IntN(max(u.flow.UploadEvery, 1)); ; n, visit = n+1, visit+1 {
+		steps := []func(){u.gallery, u.ranking, u.vote}
+		if u.token == "" || n%every == 0 {
+			steps = []func(){u.gallery, u.ranking, u.login, u.vote}
+		}
 		if u.flow.UploadEvery > 0 && visit%u.flow.UploadEvery == 0 {
 			steps = append(steps, u.upload)
 		}
@@ -144,6 +158,7 @@ func (u *user) login() {
 	}
 	if u.send(Login, "POST", "/api/auth/login", "", "application/json", body, &out) == http.StatusOK {
 		u.token = out.AccessToken
+		u.flow.sessions[u.account].Store(out.AccessToken)
 	}
 }
 

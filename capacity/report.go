@@ -21,6 +21,7 @@ type Web struct {
 	Hold, Skip  time.Duration // each step's length and its unmeasured start
 	Think       time.Duration
 	UploadEvery int
+	LoginEvery  int
 	Accounts    int
 	Videos      int
 	Players     int
@@ -57,12 +58,15 @@ func (w Web) Broke() *Step {
 // Within says whether a step kept p95 and errors within the limits.
 func (w Web) Within(s Step) bool { return s.All.P95 <= w.P95Limit && s.ErrorRate() <= w.MaxErrors }
 
-// RequestsPerLogin is how many requests a visit makes for its one login.
+// RequestsPerLogin is how many requests the flow makes per login: a
+// visit is three requests and a share of an upload, and one visit in
+// LoginEvery adds the login.
 func (w Web) RequestsPerLogin() float64 {
+	perVisit := 3.0
 	if w.UploadEvery > 0 {
-		return 4 + 1/float64(w.UploadEvery)
+		perVisit += 1 / float64(w.UploadEvery)
 	}
-	return 4
+	return float64(max(w.LoginEvery, 1))*perVisit + 1
 }
 
 // Report is everything docs/capacity.md says.

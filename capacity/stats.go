@@ -102,3 +102,15 @@ func (s Step) CPUByUse() string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// Slowest names the endpoint with the highest p95 in the step, with it.
+func (s Step) Slowest() string {
+	var name string
+	var p95 time.Duration
+	for _, e := range Endpoints() {
+		if l, ok := s.ByPath[e]; ok && l.Count > 0 && l.P95 > p95 {
+			name, p95 = e, l.P95
+		}
+	}
+	return fmt.Sprintf("%s (p95 %.0f ms)", name, p95.Seconds()*1000)
+}

@@ -23,6 +23,7 @@ const (
 	stepSkip    = 5 * time.Second // users still starting: not measured
 	thinkTime   = time.Second
 	uploadEvery = 5
+	loginEvery  = 10
 	voters      = 60
 	players     = 4
 	perPlayer   = 50
@@ -31,7 +32,7 @@ const (
 	idleWindow  = 10 * time.Second
 )
 
-func rampUsers() []int { return []int{5, 10, 15, 20, 30, 40, 60, 80, 120, 160, 240, 320} }
+func rampUsers() []int { return []int{5, 10, 20, 40, 80, 120, 160, 240, 320, 480, 640} }
 
 // runWebScenario seeds published videos and voters, then ramps virtual
 // users through the mixed flow until p95 or errors pass their limits.
@@ -47,14 +48,14 @@ func runWebScenario(t *testing.T, s *procstack.Stack) Web {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := Web{Hold: stepHold, Skip: stepSkip, Think: thinkTime, UploadEvery: uploadEvery, Accounts: len(emails),
+	w := Web{Hold: stepHold, Skip: stepSkip, Think: thinkTime, UploadEvery: uploadEvery, LoginEvery: loginEvery, Accounts: len(emails),
 		Videos: len(videos), Players: players, UploadBytes: int64(len(body)), Limits: loadLimits(),
 		BcryptCost: 12, P95Limit: p95Limit, MaxErrors: maxErrorPct}
 	transport := &http.Transport{MaxIdleConns: 2048, MaxIdleConnsPerHost: 2048, IdleConnTimeout: time.Minute}
 	defer transport.CloseIdleConnections()
 	flow := &Flow{BaseURL: s.BaseURL, Client: &http.Client{Timeout: 10 * time.Second, Transport: transport},
 		Emails: emails, Password: procstack.Password, Videos: videos, UploadBody: body, UploadType: contentType,
-		UploadEvery: uploadEvery, Think: thinkTime}
+		UploadEvery: uploadEvery, LoginEvery: loginEvery, Think: thinkTime}
 	// What the machine does with no load: the baseline of a shared machine.
 	w.Idle = cpuDuring(t, s, func() { time.Sleep(idleWindow) })
 	t.Logf("idle: cpu %.0f %% %v", w.Idle.Machine, w.Idle.Parts)
