@@ -70,14 +70,13 @@ func newOwnerCache(src ownerSource, log *slog.Logger, ttl time.Duration) *ownerC
 
 // list is the owner's videos, newest first.
 func (oc *ownerCache) list(ctx context.Context, owner string) ([]db.Video, error) {
-	start, ok := oc.begin()
-	if ok {
-		oc.mu.Lock()
-		rows := oc.owners[owner]
-		oc.mu.Unlock()
-		if rows != nil && rows.list != nil && oc.now().Before(rows.listExpires) {
-			return rows.list, nil
-		}
+	var cached []db.Video
+	start, hit := oc.begin(owner, func(r *ownerRows) bool {
+		cached = r.list
+		return r.list != nil && oc.now().Before(r.listExpires)
+	})
+	if hit {
+		return cached, nil
 	}
 	v, err, _ := oc.group.Do("list\x00"+owner+"\x00"+strconv.FormatUint(start, 10), func() (any, error) {
 		// Detached from the first caller, whose departure must not fail
@@ -103,19 +102,14 @@ func (oc *ownerCache) list(ctx context.Context, owner string) ([]db.Video, error
 // it does not exist; a video of someone else comes back as it is, and is
 // not kept.
 func (oc *ownerCache) video(ctx context.Context, caller, id string) (*db.Video, error) {
-	start, ok := oc.begin()
-	if ok {
-		oc.mu.Lock()
-		var row videoRow
-		var found bool
-		if rows := oc.owners[caller]; rows != nil {
-			row, found = rows.videos[id]
-		}
-		oc.mu.Unlock()
-		if found && oc.now().Before(row.expires) {
-			v := row.video
-			return &v, nil
-		}
+	var cached db.Video
+	start, hit := oc.begin(caller, func(r *ownerRows) bool {
+		row, ok := r.videos[id]
+		cached = row.video
+		return ok && oc.now().Before(row.expires)
+	})
+	if hit {
+		return &cached, nil
 	}
 	v, err := oc.src.VideoByID(ctx, id)
 	if err != nil {
@@ -130,8 +124,9 @@ func (oc *ownerCache) video(ctx context.Context, caller, id string) (*db.Video, 
 }
 
 // begin starts the listener if needed and answers the sequence number a
-// read starts at, and whether memory may answer it.
-func (oc *ownerCache) begin() (uint64, bool) {
+// read starts at. While announcements arrive it lets hit look, under the
+// lock, at what is kept of owner; true when memory answered.
+func (oc *ownerCache) begin(owner string, hit func(*ownerRows) bool) (uint64, bool) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if oc.cancel == nil && !oc.closed {
@@ -146,7 +141,8 @@ func (oc *ownerCache) begin() (uint64, bool) {
 			},
 		})
 	}
-	return oc.seq, oc.live
+	rows := oc.owners[owner]
+	return oc.seq, oc.live && rows != nil && hit(rows)
 }
 
 // store keeps rows read since start, unless they may be stale already.

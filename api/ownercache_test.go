@@ -209,3 +209,27 @@ func TestOwnerCacheCloseStopsTheListener(t *testing.T) {
 	listTitle(t, oc, "ana")
 	assert.EqualValues(t, 3, f.lists.Load(), "closed: every read goes to the database")
 }
+
+// Reads, stores and announcements for one owner at once (run with -race).
+func TestOwnerCacheConcurrentUse(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	h := connected(t, oc, f)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				listTitle(t, oc, "ana")
+				_, err := oc.video(context.Background(), "ana", "vid-ana")
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 200 {
+			h.Changed("ana")
+		}
+	})
+	wg.Wait()
+}

@@ -315,13 +315,9 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 	out.OriginalURL = &u
 	votes := v.Votes
 	out.Votes = &votes
-	switch v.Status {
-	case db.StatusProcessing, db.StatusUploaded:
-		p := v.Progress
-		out.Progress = &p
-	case db.StatusFailed:
-		out.Error = v.Error
-	}
+	// Progress while in work, the reason once failed: as the event stream says.
+	e := eventOf(v)
+	out.Progress, out.Error = e.Progress, e.Error
 	return out, nil
 }
 

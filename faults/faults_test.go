@@ -21,7 +21,6 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/procstack"
 	"github.com/anb-showcase/anb/processing"
-	"github.com/anb-showcase/anb/storage"
 )
 
 var sys *stack
@@ -92,22 +91,7 @@ func assertProcessedOnce(t *testing.T, ids []string) {
 		})
 		require.NotNil(t, v.ProcessedAt)
 		assert.False(t, v.ProcessedAt.Before(v.UploadedAt), "processed_at before uploaded_at")
-		assert.Equal(t, 100, v.Progress)
-		require.NotNil(t, v.ProcessedKey)
-		assert.Equal(t, storage.ProcessedKey(id), *v.ProcessedKey)
-		ok, err := sys.Store.Exists(ctx, *v.ProcessedKey)
-		require.NoError(t, err)
-		assert.True(t, ok, "processed object of %s missing", id)
-
-		wfID := processing.WorkflowID(id)
-		var runs []enumspb.WorkflowExecutionStatus
-		procstack.WaitUntil(t, "workflow "+wfID+" visible as completed", time.Minute, func() bool {
-			var err error
-			runs, err = sys.WorkflowRuns(ctx, wfID)
-			return err == nil && len(runs) > 0 && runs[0] == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
-		})
-		assert.Equal(t, []enumspb.WorkflowExecutionStatus{enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED}, runs,
-			"video %s must have exactly one, completed, workflow run", id)
+		sys.CheckProcessedOnce(t, v)
 	}
 	pending, err := sys.DB.PendingCount(ctx)
 	require.NoError(t, err)
