@@ -18,6 +18,10 @@ const VideoEventsChannel = "video_events"
 // id of a player any of whose videos was inserted, updated or deleted.
 const OwnerEventsChannel = "owner_videos"
 
+// listenCheck is how long a fresh listener waits for its own ping before
+// sending another.
+const listenCheck = 100 * time.Millisecond
+
 // listenIdle is how long a LISTEN connection may stay silent before it is
 // pinged; a second silent period means the connection is gone.
 const listenIdle = 15 * time.Second
@@ -71,7 +75,9 @@ func (d *DB) listenOnce(ctx context.Context, channel string, h VideoEvents) (con
 	if err := ln.Listen(ctx, channel); err != nil {
 		return false, fmt.Errorf("listen %s: %w", channel, err)
 	}
-	h.Connected()
+	if err := d.awaitListening(ctx, ln, channel, h); err != nil {
+		return false, err
+	}
 	silent := false
 	for {
 		_, payload, err := ln.ReceiveTimeout(ctx, listenIdle)
@@ -95,4 +101,34 @@ func (d *DB) listenOnce(ctx context.Context, channel string, h VideoEvents) (con
 			return true, fmt.Errorf("receive %s: %w", channel, err)
 		}
 	}
+}
+
+// awaitListening returns once a notification arrives on the new listener,
+// then calls Connected. LISTEN is only written to the connection: until the
+// server has read it, notifications are not delivered, and a caller told
+// "connected" too early would miss a change made in between. Empty pings
+// go through the pool until one comes back; a real notification that comes
+// first proves it as well and is passed on.
+func (d *DB) awaitListening(ctx context.Context, ln *pgdriver.Listener, channel string, h VideoEvents) error {
+	deadline := time.Now().Add(listenIdle)
+	for time.Now().Before(deadline) {
+		if err := pgdriver.Notify(ctx, d.bun, channel, ""); err != nil {
+			return fmt.Errorf("ping %s: %w", channel, err)
+		}
+		_, payload, err := ln.ReceiveTimeout(ctx, listenCheck)
+		var ne net.Error
+		switch {
+		case err == nil:
+			h.Connected()
+			if payload != "" {
+				h.Changed(payload)
+			}
+			return nil
+		case errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil:
+			continue
+		default:
+			return fmt.Errorf("receive %s: %w", channel, err)
+		}
+	}
+	return fmt.Errorf("listen %s: no notification came back within %s", channel, listenIdle)
 }
