@@ -84,12 +84,9 @@ func TestRemoveOrphansKeepsRecentAndKnownOriginals(t *testing.T) {
 	recentOrphan := storage.UploadedKey(uuid.NewString())
 	require.NoError(t, store.PutFile(ctx, recentOrphan, src))
 	// An upload cut short by a crash: parts sent, never completed.
-	spool, err := os.Create(filepath.Join(t.TempDir(), "spool"))
-	require.NoError(t, err)
-	defer spool.Close()
 	cut := storage.UploadedKey(uuid.NewString())
-	staged := store.Stage(ctx, cut, spool)
-	_, err = staged.Write(make([]byte, storage.StagePartSize))
+	staged := store.Stage(ctx, cut)
+	_, err := staged.Write(make([]byte, storage.StagePartSize))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		ups, err := store.PendingUploads(ctx, cut)

@@ -94,7 +94,7 @@ func newHarness(t *testing.T) *harness {
 		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, RankingTTL: 2 * time.Second,
 		BodyPace: BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		TempDir:  t.TempDir(), Instance: "api-test-1",
+		Instance: "api-test-1",
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},
@@ -293,8 +293,6 @@ func multipartBody(t *testing.T, title *string, filename string, file []byte) (*
 
 func ptr[T any](v T) *T { return &v }
 
-// leftovers counts what an upload could leave behind: video rows, outbox
-// rows and objects in the bucket.
 // leftovers counts what an upload may leave: rows, outbox messages,
 // objects and unfinished multipart uploads.
 type leftovers struct{ videos, outbox, objects, pending int }

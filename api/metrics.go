@@ -19,7 +19,10 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	uploads  *prometheus.CounterVec
-	votes    prometheus.Counter
+	// spilled counts upload bytes that waited on disk for want of memory:
+	// a steady rise says ANB_UPLOAD_MEMORY is short for the traffic.
+	spilled prometheus.Counter
+	votes   prometheus.Counter
 	// rateLimited counts 429 answers by the limit that gave them.
 	rateLimited *prometheus.CounterVec
 }
@@ -37,12 +40,15 @@ func newMetrics() *metrics {
 		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "anb_uploads_total", Help: "Uploads by result: accepted or the problem code of the rejection.",
 		}, []string{"result"}),
+		spilled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "anb_upload_spilled_bytes_total", Help: "Upload bytes that waited on disk because the upload memory was in use.",
+		}),
 		votes: prometheus.NewCounter(prometheus.CounterOpts{Name: "anb_votes_total", Help: "Votes recorded."}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "anb_rate_limited_total", Help: "Requests answered 429, by the limit that refused them.",
 		}, []string{"limit"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.uploads, m.votes, m.rateLimited,
+	m.registry.MustRegister(m.requests, m.latency, m.uploads, m.spilled, m.votes, m.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -55,8 +55,6 @@ type Server struct {
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace BodyPace
-	// TempDir receives uploads while they are checked.
-	TempDir string
 	// Instance names this process in /healthz.
 	Instance string
 	// Ready checks named dependencies for /readyz.

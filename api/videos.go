@@ -11,7 +11,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -36,14 +35,14 @@ const multipartSlack = 64 << 10
 type uploadForm struct {
 	title    string
 	hasTitle bool
-	key      string // where the file goes in S3
-	file     *os.File
+	key      string                // where the file goes in S3
 	staged   *storage.StagedUpload // the file on its way to S3 as it arrives
+	boxes    *videocheck.Recorder  // what the check reads of the file
 	size     int64
 }
 
-// discard drops what the form holds: the spool file and any part of it
-// already sent to S3 (nothing once it is committed).
+// discard drops any part of the file already sent to S3 (nothing once it
+// is committed).
 func (f *uploadForm) discard(ctx context.Context, log *slog.Logger) {
 	if f.staged != nil {
 		if err := f.staged.Abort(ctx); err != nil {
@@ -51,18 +50,14 @@ func (f *uploadForm) discard(ctx context.Context, log *slog.Logger) {
 		}
 		f.staged = nil
 	}
-	if f.file != nil {
-		f.file.Close()
-		os.Remove(f.file.Name())
-		f.file = nil
-	}
 }
 
-// upload streams the video part to a temporary file (never to memory)
-// and, as it arrives, to an S3 multipart upload; then it checks the file
-// from its bytes, completes the object and records the video and its
-// processing request in one transaction. A rejected upload leaves nothing
-// behind: the object only exists once every check passed.
+// upload streams the video part, as it arrives, to an S3 multipart upload
+// and past a recorder that keeps the container's headers; then it checks
+// those, completes the object and records the video and its processing
+// request in one transaction. The file is never whole in memory nor on
+// disk here. A rejected upload leaves nothing behind: the object only
+// exists once every check passed.
 func (s *Server) upload(c *gin.Context) {
 	// A declared length over the limit is refused before reading a byte.
 	if c.Request.ContentLength > s.MaxUploadBytes+multipartSlack {
@@ -128,18 +123,18 @@ func (s *Server) upload(c *gin.Context) {
 
 // checkUpload applies the form rules, then the video rules to the bytes.
 func (s *Server) checkUpload(form *uploadForm) *Problem {
-	if form.file == nil {
+	if form.staged == nil {
 		return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired})
 	}
 	if fe := validateTitle(strings.TrimSpace(form.title), form.hasTitle); fe != nil {
 		return problem(400, "validation_error", msgValidation, *fe)
 	}
-	if _, err := videocheck.Check(form.file, s.Rules); err != nil {
+	if _, err := form.boxes.Check(s.Rules); err != nil {
 		var rejected *videocheck.Error
 		if errors.As(err, &rejected) {
 			return rejectionProblem(rejected, s.Rules)
 		}
-		s.Log.Error("read spooled upload", "err", err)
+		s.Log.Error("check upload", "err", err)
 		return problem(500, "internal_error", msgInternal)
 	}
 	return nil
@@ -217,10 +212,10 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 			}
 			form.title, form.hasTitle = string(b), true
 		case "video_file":
-			if form.file != nil {
+			if form.staged != nil {
 				return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: "Envía un solo archivo."})
 			}
-			if p := s.spool(c.Request.Context(), part, form); p != nil {
+			if p := s.receiveFile(c.Request.Context(), part, form); p != nil {
 				return p
 			}
 		default:
@@ -233,18 +228,14 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 	}
 }
 
-// spool copies the file part to a temporary file and on to S3 as it
-// arrives, stopping one byte past the limit.
-func (s *Server) spool(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
-	f, err := os.CreateTemp(s.TempDir, "upload-*.mp4")
-	if err != nil {
-		s.Log.Error("create upload temp file", "err", err)
-		return problem(500, "internal_error", msgInternal)
-	}
-	form.file = f
-	form.staged = s.Store.Stage(ctx, form.key, f)
-	n, err := io.CopyBuffer(form.staged, io.LimitReader(part, s.MaxUploadBytes+1), make([]byte, uploadReadBuffer))
+// receiveFile sends the file part on to S3 as it arrives, past the recorder of
+// its boxes, stopping one byte past the limit.
+func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
+	form.staged = s.Store.Stage(ctx, form.key)
+	form.boxes = videocheck.NewRecorder()
+	n, err := form.staged.ReadFrom(io.TeeReader(io.LimitReader(part, s.MaxUploadBytes+1), form.boxes))
 	form.size = n
+	s.metrics.spilled.Add(float64(form.staged.Spilled()))
 	if errors.Is(err, storage.ErrStaging) {
 		s.Log.Error("stage upload", "err", err)
 		return problem(500, "internal_error", msgInternal)

@@ -27,7 +27,7 @@ func TestUploadAccepted(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
 	p := h.newPlayer("Medellín")
-	for _, name := range []string{"valid", "portrait", "rotated", "over two parts"} {
+	for _, name := range []string{"valid", "portrait", "rotated", "over two parts", "moov after two parts"} {
 		t.Run(name, func(t *testing.T) {
 			before := countLeftovers(t)
 			file := fixtureOrPadded(t, name)
@@ -114,10 +114,28 @@ func TestUploadRejected(t *testing.T) {
 // fixtureOrPadded is a fixture, or "over two parts": the valid clip padded
 // with an MP4 free box past two staged parts.
 func fixtureOrPadded(t *testing.T, name string) []byte {
-	if name == "over two parts" {
+	switch name {
+	case "over two parts":
 		return padded(t, fixtureBytes(t, "valid"), 2*storage.StagePartSize+12345)
+	case "moov after two parts":
+		// The check reads the moov from what the stream kept of it, long
+		// after the first parts went to S3.
+		return freeAfterFtyp(t, fixtureBytes(t, "valid"), 2*storage.StagePartSize+12345)
 	}
 	return fixtureBytes(t, name)
+}
+
+// freeAfterFtyp puts a free box of size bytes right after the ftyp box.
+func freeAfterFtyp(t *testing.T, mp4 []byte, size int) []byte {
+	t.Helper()
+	require.Equal(t, "ftyp", string(mp4[4:8]))
+	ftyp := int(binary.BigEndian.Uint32(mp4))
+	out := make([]byte, 0, len(mp4)+size)
+	out = append(out, mp4[:ftyp]...)
+	out = binary.BigEndian.AppendUint32(out, uint32(size))
+	out = append(out, "free"...)
+	out = append(out, make([]byte, size-8)...)
+	return append(out, mp4[ftyp:]...)
 }
 
 // padded appends a free box (which players skip) up to size bytes.

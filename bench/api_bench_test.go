@@ -120,7 +120,7 @@ func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
 	srv := &api.Server{
 		DB: env.DB, Store: env.Store, Passwords: passwords, Log: log,
 		Tokens: api.NewTokens([]byte("bench-secret-bench-secret-bench-secret-0"), time.Hour),
-		Topic:  testenv.Topic, MaxUploadBytes: 100 << 20, TempDir: b.TempDir(), Instance: "bench-1",
+		Topic:  testenv.Topic, MaxUploadBytes: 100 << 20, Instance: "bench-1",
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second,
 		BodyPace: api.BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},

@@ -37,6 +37,11 @@ type Config struct {
 	// MediaBaseURL, when set, replaces presigning for published objects:
 	// their links are <MediaBaseURL>/<key> (a CDN in front of the bucket).
 	MediaBaseURL string
+	// StageMemory bounds the memory that staged uploads hold in parts on
+	// their way to S3 (0 means DefaultStageMemory); SpillDir receives the
+	// parts that find no room there (empty means the system's temp dir).
+	StageMemory int64
+	SpillDir    string
 }
 
 // Store reads and writes the bucket's objects.
@@ -46,6 +51,8 @@ type Store struct {
 	bucket    string
 	media     *mediaLinks
 	originals *mediaLinks
+	parts     *partPool
+	spillDir  string
 }
 
 // ErrNotFound is returned when an object does not exist.
@@ -88,7 +95,8 @@ func New(cfg Config) *Store {
 	client := s3.New(opts)
 	presign := s3.NewPresignClient(client)
 	return &Store{client: client, presign: presign, bucket: cfg.Bucket,
-		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket)}
+		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket),
+		parts: newPartPool(cfg.StageMemory), spillDir: cfg.SpillDir}
 }
 
 // defaultChain is the AWS default credential chain, loaded on first use so

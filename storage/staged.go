@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -23,9 +24,24 @@ import (
 // arrives, takes a few milliseconds.
 const StagePartSize = 8 << 20
 
-// stageSenders is how many parts travel at once: two keep the link busy
-// while one request waits on the server.
+// stageSenders is how many parts of one upload travel at once: two keep
+// the link busy while one request waits on the server.
 const stageSenders = 2
+
+// stageMemoryParts is how many parts of one upload may be in memory at
+// once: the one being filled and those in flight.
+const stageMemoryParts = stageSenders + 1
+
+// DefaultStageMemory bounds the part buffers of all staged uploads of a
+// store together, when Config.StageMemory is zero.
+const DefaultStageMemory = 128 << 20
+
+// spillChunk is how much ReadFrom reads at once for the spill file.
+const spillChunk = 256 << 10
+
+// stageQueue is how many parts may wait for a sender before the writer
+// waits too: far more than the memory parts, so only spilled parts queue.
+const stageQueue = 64
 
 // stageRequestTimeout bounds each request of a staged upload: a part takes
 // well under a second on a working network.
@@ -34,30 +50,78 @@ const stageRequestTimeout = 2 * time.Minute
 // maxParts is S3's limit on the parts of one multipart upload.
 const maxParts = 10000
 
-// ErrStaging marks the errors of a staged upload's own side (the file or
-// S3), which the caller tells apart from a client's failing body.
+// ErrStaging marks the errors of a staged upload's own side (its spill
+// file or S3), which the caller tells apart from a client's failing body.
 var ErrStaging = errors.New("staged upload")
 
-// StagedUpload sends a file to S3 while it is still being written. Every
-// full part goes to a multipart upload as soon as it is on disk, so the
-// object is stored moments after the last byte arrives, instead of after a
-// second pass over the file. The object only appears when Commit completes
-// the upload: Abort, or a crash (through the bucket's lifecycle rule for
-// unfinished uploads), leaves none. Parts are read back from the file, so
-// memory does not grow with the upload.
+// partPool lends part buffers, at most a fixed number at once. A buffer
+// given back is kept for the next part: the pool holds at most the memory
+// its busiest moment needed, and allocates nothing while traffic repeats.
+type partPool struct {
+	slots chan struct{}
+	idle  chan *[]byte
+}
+
+func newPartPool(memory int64) *partPool {
+	if memory <= 0 {
+		memory = DefaultStageMemory
+	}
+	n := max(1, memory/StagePartSize)
+	return &partPool{slots: make(chan struct{}, n), idle: make(chan *[]byte, n)}
+}
+
+// get lends a buffer, or answers nil when all are lent.
+func (p *partPool) get() *[]byte {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return nil
+	}
+	select {
+	case b := <-p.idle:
+		return b
+	default:
+		b := make([]byte, StagePartSize)
+		return &b
+	}
+}
+
+func (p *partPool) put(b *[]byte) {
+	p.idle <- b // never blocks: there are no more buffers than slots
+	<-p.slots
+}
+
+// StagedUpload sends an object to S3 while it is still being written.
+// Every full part goes to a multipart upload as soon as it is complete, so
+// the object is stored moments after the last byte arrives. Parts wait in
+// memory buffers lent by the store, a bounded number in all: an upload
+// whose own few are all on their way waits for one (its client then goes
+// at S3's pace), and when the store has none free a part waits in a spill
+// file instead, so memory stays bounded however many uploads arrive and
+// however slowly. The object
+// only appears when Commit completes the upload: Abort, or a crash
+// (through the reconcile run, or the bucket's lifecycle rule for
+// unfinished uploads), leaves none.
 type StagedUpload struct {
 	store *Store
 	key   string
-	file  *os.File
 
 	ctx     context.Context // the caller's values, not its cancellation
 	stopped atomic.Bool     // Abort was called: send no more parts
-	parts   chan filePart
-	sent    chan struct{} // closed when the sender has stopped
+	parts   chan stagedPart
+	sent    chan struct{} // closed when the senders have stopped
+	inMem   atomic.Int32  // memory buffers this upload holds
+	// returned wakes a writer waiting for one of its buffers.
+	returned chan struct{}
 
-	written int64 // bytes in the file; only the writer touches it
-	queued  int64 // bytes handed to the sender
-	closed  bool  // no more parts will be queued
+	// Only the writer touches these.
+	cur     *stagedPart // the part being filled
+	number  int32       // parts queued so far
+	written int64
+	spill   *os.File // unlinked; created for the first part that finds no buffer
+	spilled int64    // bytes in the spill file
+	scratch []byte   // what ReadFrom reads into for the spill file
+	closed  bool     // no more parts will be queued
 
 	startMu  sync.Mutex // one CreateMultipartUpload
 	mu       sync.Mutex // guards what the senders write
@@ -66,77 +130,177 @@ type StagedUpload struct {
 	err      error
 }
 
-type filePart struct {
+// stagedPart is a part in memory (buf) or in the spill file at offset.
+type stagedPart struct {
 	number int32
+	buf    *[]byte
 	offset int64
 	size   int64
 }
 
-// Stage starts a staged upload of file, which the caller writes through
-// the returned upload's Write. Nothing is sent until a full part is written.
+// Stage starts a staged upload of the object at key, which the caller
+// writes through the returned upload's Write or ReadFrom. Nothing is sent until a full
+// part is written.
 //
 // A request in flight is never cancelled: S3 could then hold an upload
 // whose id was never seen, which only the lifecycle rule would remove.
 // Each request has its own time limit instead.
-func (s *Store) Stage(ctx context.Context, key string, file *os.File) *StagedUpload {
-	u := &StagedUpload{store: s, key: key, file: file, ctx: context.WithoutCancel(ctx),
-		parts: make(chan filePart, maxParts), sent: make(chan struct{})}
+func (s *Store) Stage(ctx context.Context, key string) *StagedUpload {
+	u := &StagedUpload{store: s, key: key, ctx: context.WithoutCancel(ctx),
+		parts: make(chan stagedPart, stageQueue), sent: make(chan struct{}), returned: make(chan struct{}, 1)}
 	go u.send()
 	return u
 }
 
-// Write appends p to the file and queues each part it completes. It fails
-// once sending has failed, so that the caller stops reading a body it
-// could not store.
+// Write appends p to the object and queues each part it completes. It
+// fails once sending has failed, so that the caller stops reading a body
+// it could not store.
 func (u *StagedUpload) Write(p []byte) (int, error) {
-	if u.closed {
-		return 0, fmt.Errorf("%w: write after finish", ErrStaging)
-	}
-	if err := u.sendErr(); err != nil {
-		return 0, err
-	}
-	n, err := u.file.Write(p)
-	u.written += int64(n)
-	if err != nil {
-		return n, fmt.Errorf("%w: write file: %w", ErrStaging, err)
-	}
-	for u.written-u.queued >= StagePartSize {
-		if err := u.queue(StagePartSize); err != nil {
+	n := 0
+	for len(p) > 0 {
+		dst, err := u.space()
+		if err != nil {
 			return n, err
 		}
+		k := copy(dst, p)
+		if err := u.filled(dst[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		p = p[k:]
 	}
 	return n, nil
 }
 
-func (u *StagedUpload) queue(size int64) error {
-	number := int32(u.queued/StagePartSize) + 1
-	if number > maxParts {
-		return fmt.Errorf("%w: more than %d parts", ErrStaging, maxParts)
+// ReadFrom appends what r yields until io.EOF, reading straight into the
+// part buffers: a request body goes to S3 without another copy.
+func (u *StagedUpload) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		dst, err := u.space()
+		if err != nil {
+			return total, err
+		}
+		n, rerr := r.Read(dst)
+		if err := u.filled(dst[:n]); err != nil {
+			return total, err
+		}
+		total += int64(n)
+		if errors.Is(rerr, io.EOF) {
+			return total, nil
+		}
+		if rerr != nil {
+			return total, rerr
+		}
 	}
-	u.parts <- filePart{number: number, offset: u.queued, size: size}
-	u.queued += size
+}
+
+// space is where the next bytes go: the rest of the current part's
+// buffer, or a scratch buffer on its way to the spill file.
+func (u *StagedUpload) space() ([]byte, error) {
+	if u.closed {
+		return nil, fmt.Errorf("%w: write after finish", ErrStaging)
+	}
+	if err := u.sendErr(); err != nil {
+		return nil, err
+	}
+	if u.cur == nil {
+		if err := u.newPart(); err != nil {
+			return nil, err
+		}
+	}
+	if u.cur.buf != nil {
+		return (*u.cur.buf)[u.cur.size:], nil
+	}
+	if u.scratch == nil {
+		u.scratch = make([]byte, spillChunk)
+	}
+	return u.scratch[:min(spillChunk, StagePartSize-u.cur.size)], nil
+}
+
+// filled accounts for b, just written into what space gave, and queues
+// the part once it is full.
+func (u *StagedUpload) filled(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if u.cur.buf == nil {
+		if _, err := u.spill.Write(b); err != nil {
+			return fmt.Errorf("%w: write spill file: %w", ErrStaging, err)
+		}
+	}
+	u.cur.size += int64(len(b))
+	u.written += int64(len(b))
+	if u.cur.size == StagePartSize {
+		u.queue()
+	}
 	return nil
 }
 
-// Finish says the file is complete: the last part is sent at once, while
-// the caller checks the file. A file smaller than one part is kept for
-// Commit, which stores it with a single PUT.
+// newPart starts the next part in a memory buffer if this upload may hold
+// another and one is free, else at the end of the spill file.
+func (u *StagedUpload) newPart() error {
+	if u.number >= maxParts {
+		return fmt.Errorf("%w: more than %d parts", ErrStaging, maxParts)
+	}
+	// With its own buffers all busy, an upload waits for one of them
+	// rather than spill: its parts arrive faster than S3 takes them, and
+	// the wait slows the client to S3's pace.
+	for u.inMem.Load() >= stageMemoryParts {
+		<-u.returned
+	}
+	if buf := u.store.parts.get(); buf != nil {
+		u.inMem.Add(1)
+		u.cur = &stagedPart{buf: buf}
+		return nil
+	}
+	if u.spill == nil {
+		f, err := os.CreateTemp(u.store.spillDir, "upload-*.part")
+		if err != nil {
+			return fmt.Errorf("%w: create spill file: %w", ErrStaging, err)
+		}
+		// Nameless from the start: a crash leaves nothing on disk.
+		if err := os.Remove(f.Name()); err != nil {
+			f.Close()
+			return fmt.Errorf("%w: unlink spill file: %w", ErrStaging, err)
+		}
+		u.spill = f
+	}
+	u.cur = &stagedPart{offset: u.spilled}
+	return nil
+}
+
+// queue hands the current part to the senders.
+func (u *StagedUpload) queue() {
+	u.number++
+	u.cur.number = u.number
+	if u.cur.buf == nil {
+		u.spilled += u.cur.size
+	}
+	u.parts <- *u.cur
+	u.cur = nil
+}
+
+// Finish says the object is complete: the last part is sent at once, while
+// the caller checks what it wrote. An object smaller than one part is kept
+// for Commit, which stores it with a single PUT.
 func (u *StagedUpload) Finish() {
 	if u.closed {
 		return
 	}
-	if u.queued > 0 && u.written > u.queued {
-		_ = u.queue(u.written - u.queued) // the last part may exceed maxParts only if Write already failed
+	if u.number > 0 && u.cur != nil && u.cur.size > 0 {
+		u.queue()
 	}
 	u.closed = true
 	close(u.parts)
 }
 
 // Commit stores the object: it waits for the parts and completes the
-// multipart upload, or puts a small file in one request.
+// multipart upload, or puts a small object in one request.
 func (u *StagedUpload) Commit(ctx context.Context) error {
 	u.Finish()
 	<-u.sent
+	defer u.release()
 	u.mu.Lock()
 	uploadID, parts, err := u.uploadID, u.done, u.err
 	u.mu.Unlock()
@@ -163,10 +327,13 @@ func (u *StagedUpload) Commit(ctx context.Context) error {
 }
 
 func (u *StagedUpload) putWhole(ctx context.Context) error {
+	var body io.ReadSeeker = bytes.NewReader(nil)
+	if u.cur != nil {
+		body = u.body(*u.cur)
+	}
 	_, err := u.store.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket: &u.store.bucket, Key: &u.key, ContentType: aws.String(contentTypeOf(u.key)),
-		CacheControl: cacheControl(u.key), Body: io.NewSectionReader(u.file, 0, u.written),
-		ContentLength: aws.Int64(u.written),
+		CacheControl: cacheControl(u.key), Body: body, ContentLength: aws.Int64(u.written),
 	}, unsignedPayload)
 	if err != nil {
 		return fmt.Errorf("%w: put %s: %w", ErrStaging, u.key, err)
@@ -174,9 +341,18 @@ func (u *StagedUpload) putWhole(ctx context.Context) error {
 	return nil
 }
 
+// body reads a part from where it waits.
+func (u *StagedUpload) body(p stagedPart) io.ReadSeeker {
+	if p.buf != nil {
+		return bytes.NewReader((*p.buf)[:p.size])
+	}
+	return io.NewSectionReader(u.spill, p.offset, p.size)
+}
+
 // Abort stops sending and discards the parts already stored. It is safe
 // to call more than once, and after Commit (then it does nothing). An
-// error leaves parts that the bucket's lifecycle rule removes later.
+// error leaves parts that the reconcile run or the bucket's lifecycle rule
+// removes later.
 func (u *StagedUpload) Abort(ctx context.Context) error {
 	u.stopped.Store(true)
 	if !u.closed {
@@ -184,6 +360,7 @@ func (u *StagedUpload) Abort(ctx context.Context) error {
 		close(u.parts)
 	}
 	<-u.sent
+	u.release()
 	u.mu.Lock()
 	uploadID := u.uploadID
 	u.uploadID = ""
@@ -200,6 +377,41 @@ func (u *StagedUpload) Abort(ctx context.Context) error {
 	return nil
 }
 
+// release gives back what the writer still holds once the senders have
+// stopped: a part never queued and the spill file.
+func (u *StagedUpload) release() {
+	if u.cur != nil {
+		u.drop(*u.cur)
+		u.cur = nil
+	}
+	if u.spill != nil {
+		u.spill.Close()
+		u.spill = nil
+	}
+}
+
+// Spilled is how many bytes waited on disk because no memory buffer was
+// free when their part began.
+func (u *StagedUpload) Spilled() int64 {
+	n := u.spilled
+	if u.cur != nil && u.cur.buf == nil {
+		n += u.cur.size
+	}
+	return n
+}
+
+// drop returns a part's buffer to the pool.
+func (u *StagedUpload) drop(p stagedPart) {
+	if p.buf != nil {
+		u.store.parts.put(p.buf)
+		u.inMem.Add(-1)
+		select {
+		case u.returned <- struct{}{}:
+		default: // a token is already waiting
+		}
+	}
+}
+
 // send uploads the queued parts until the queue closes; after the first
 // error it only drains the queue.
 func (u *StagedUpload) send() {
@@ -208,12 +420,12 @@ func (u *StagedUpload) send() {
 	for range stageSenders {
 		wg.Go(func() {
 			for p := range u.parts {
-				if u.failed() {
-					continue
+				if !u.failed() {
+					if err := u.sendPart(p); err != nil {
+						u.setErr(err)
+					}
 				}
-				if err := u.sendPart(p); err != nil {
-					u.setErr(err)
-				}
+				u.drop(p)
 			}
 		})
 	}
@@ -244,7 +456,7 @@ func (u *StagedUpload) start(ctx context.Context) (string, error) {
 	return uploadID, nil
 }
 
-func (u *StagedUpload) sendPart(p filePart) error {
+func (u *StagedUpload) sendPart(p stagedPart) error {
 	ctx, cancel := context.WithTimeout(u.ctx, stageRequestTimeout)
 	defer cancel()
 	uploadID, err := u.start(ctx)
@@ -253,7 +465,7 @@ func (u *StagedUpload) sendPart(p filePart) error {
 	}
 	out, err := u.store.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &u.store.bucket, Key: &u.key, UploadId: &uploadID, PartNumber: aws.Int32(p.number),
-		Body: io.NewSectionReader(u.file, p.offset, p.size), ContentLength: aws.Int64(p.size),
+		Body: u.body(p), ContentLength: aws.Int64(p.size),
 	}, unsignedPayload)
 	if err != nil {
 		return fmt.Errorf("%w: part %d of %s: %w", ErrStaging, p.number, u.key, err)

@@ -20,11 +20,13 @@ import (
 // request body arrives in.
 func stage(t *testing.T, data []byte) (*storage.StagedUpload, string) {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "spool.mp4"))
-	require.NoError(t, err)
-	t.Cleanup(func() { f.Close() })
+	return stageTo(t, testEnv().Store, data)
+}
+
+func stageTo(t *testing.T, store *storage.Store, data []byte) (*storage.StagedUpload, string) {
+	t.Helper()
 	key := storage.UploadedKey(uuid.NewString())
-	u := testEnv().Store.Stage(context.Background(), key, f)
+	u := store.Stage(context.Background(), key)
 	for rest := data; len(rest) > 0; {
 		n := min(len(rest), 32<<10)
 		_, err := u.Write(rest[:n])
@@ -113,10 +115,7 @@ func TestStagedUploadServerDown(t *testing.T) {
 	cfg := testEnv().S3Config
 	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
 	store := storage.New(cfg)
-	f, err := os.Create(filepath.Join(t.TempDir(), "spool.mp4"))
-	require.NoError(t, err)
-	defer f.Close()
-	u := store.Stage(context.Background(), storage.UploadedKey(uuid.NewString()), f)
+	u := store.Stage(context.Background(), storage.UploadedKey(uuid.NewString()))
 	chunk := make([]byte, 1<<20)
 	var werr error
 	for i := 0; i < 3*storage.StagePartSize>>20 && werr == nil; i++ {
@@ -126,4 +125,36 @@ func TestStagedUploadServerDown(t *testing.T) {
 		assert.ErrorIs(t, werr, storage.ErrStaging)
 	}
 	assert.ErrorIs(t, u.Commit(context.Background()), storage.ErrStaging)
+}
+
+// TestStagedUploadSpills: parts that find no free buffer wait in a spill
+// file that has no name (a crash leaves nothing), and the object is the
+// same; the buffers go back to the store for the next upload.
+func TestStagedUploadSpills(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	cfg := testEnv().S3Config
+	cfg.StageMemory = storage.StagePartSize // one buffer for all uploads
+	cfg.SpillDir = t.TempDir()
+	store := storage.New(cfg)
+
+	data := make([]byte, 3*storage.StagePartSize+777)
+	_, _ = rand.Read(data)
+	u, key := stageTo(t, store, data)
+	assert.GreaterOrEqual(t, u.Spilled(), int64(storage.StagePartSize), "parts beyond the one buffer wait on disk")
+	entries, err := os.ReadDir(cfg.SpillDir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the spill file has no name")
+	require.NoError(t, u.Commit(ctx))
+	assert.True(t, bytes.Equal(data, download(t, key)), "stored bytes differ")
+
+	for name, finish := range map[string]func(*storage.StagedUpload) error{
+		"after a commit": func(u *storage.StagedUpload) error { return u.Commit(ctx) },
+		"after an abort": func(u *storage.StagedUpload) error { return u.Abort(ctx) },
+	} {
+		// The buffer of the upload before is free again: a part fits in memory.
+		u, _ := stageTo(t, store, data[:storage.StagePartSize-1])
+		assert.Zero(t, u.Spilled(), name)
+		require.NoError(t, finish(u))
+	}
 }

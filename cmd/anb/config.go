@@ -92,6 +92,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix `env:"ANB_TRUSTED_PROXIES" envSeparator:","`
 
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
+	// UploadMemory bounds the memory that all uploads arriving at once hold
+	// on their way to S3 (three 8 MiB parts each at most); parts beyond it
+	// wait in ANB_TEMP_DIR.
+	UploadMemory int64 `env:"ANB_UPLOAD_MEMORY" envDefault:"134217728"`
 	// Upload rules checked from the file's bytes.
 	MinVideoDuration  time.Duration `env:"ANB_MIN_VIDEO_DURATION" envDefault:"20s"`
 	MaxVideoDuration  time.Duration `env:"ANB_MAX_VIDEO_DURATION" envDefault:"60s"`
@@ -187,7 +191,7 @@ func (c *Config) instanceID() string {
 	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
-// tempDir is where uploads are checked and transcodes work.
+// tempDir is where upload parts wait when memory is short and transcodes work.
 func (c *Config) tempDir() string {
 	if c.TempDir == "" {
 		return os.TempDir()

@@ -34,6 +34,7 @@ func (c *Config) store() *storage.Store {
 		Endpoint: c.S3Endpoint, Region: c.S3Region, Bucket: c.S3Bucket,
 		AccessKey: c.S3AccessKey, SecretKey: c.S3SecretKey, PresignTTL: c.PresignTTL,
 		MediaURLWindow: c.MediaURLWindow, MediaBaseURL: c.MediaBaseURL,
+		StageMemory: c.UploadMemory, SpillDir: c.tempDir(),
 	})
 }
 
@@ -103,7 +104,6 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	}
 	defer tc.Close()
 
-	tempDir := cfg.tempDir()
 	srv := &api.Server{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
@@ -115,7 +115,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		},
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
 		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
-		MaxUploadBytes: cfg.MaxUploadBytes, TempDir: tempDir, RankingTTL: cfg.RankingCacheTTL,
+		MaxUploadBytes: cfg.MaxUploadBytes, RankingTTL: cfg.RankingCacheTTL,
 		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
