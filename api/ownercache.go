@@ -13,11 +13,11 @@ import (
 )
 
 // ownerCache keeps each player's video rows (their list, and each video
-// with its vote count) for a short time. The database announces every
-// write to a player's videos and every vote for them on
-// db.OwnerEventsChannel, whichever instance or worker made it, so an entry
-// is dropped moments after anything changes; this instance's own uploads,
-// deletes and votes drop it at once. While the listener is not connected
+// with its vote count) and the videos they voted for, for a short time.
+// The database announces every write to a player's videos and every vote
+// for them or by them on db.OwnerEventsChannel, whichever instance or
+// worker made it, so an entry is dropped moments after anything changes;
+// this instance's own uploads, deletes and votes drop it at once. While the listener is not connected
 // nothing is served from memory; the TTL is a backstop.
 //
 // The listener starts with the first request and stops with close.
@@ -45,6 +45,8 @@ type ownerCache struct {
 type ownerSource interface {
 	VideosByUser(ctx context.Context, owner string) ([]db.Video, error)
 	VideoByID(ctx context.Context, id string) (*db.Video, error)
+	VotesBy(ctx context.Context, user string, limit int) ([]string, error)
+	VotedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error)
 	Listen(ctx context.Context, channel string, h db.VideoEvents)
 }
 
@@ -53,6 +55,9 @@ type ownerRows struct {
 	list        []db.Video
 	listExpires time.Time
 	videos      map[string]videoRow
+	// votes is every video the player voted for; never changed once kept.
+	votes        map[string]struct{}
+	votesExpires time.Time
 }
 
 type videoRow struct {
@@ -62,6 +67,10 @@ type videoRow struct {
 
 // maxOwners bounds memory: past it the cache starts over.
 const maxOwners = 4096
+
+// maxKeptVotes bounds the votes kept of one player; the flags of a player
+// with more are asked of the database page by page.
+const maxKeptVotes = 2000
 
 func newOwnerCache(src ownerSource, log *slog.Logger, ttl time.Duration) *ownerCache {
 	return &ownerCache{src: src, log: log, ttl: ttl, now: time.Now,
@@ -121,6 +130,47 @@ func (oc *ownerCache) video(ctx context.Context, caller, id string) (*db.Video, 
 		})
 	}
 	return v, nil
+}
+
+// votedAmong tells which of ids user voted for, from all their votes
+// kept in memory.
+func (oc *ownerCache) votedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error) {
+	var votes map[string]struct{}
+	start, hit := oc.begin(user, func(r *ownerRows) bool {
+		votes = r.votes
+		return r.votes != nil && oc.now().Before(r.votesExpires)
+	})
+	if !hit {
+		v, err, _ := oc.group.Do("votes\x00"+user+"\x00"+strconv.FormatUint(start, 10), func() (any, error) {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			voted, err := oc.src.VotesBy(ctx, user, maxKeptVotes+1)
+			if err != nil || len(voted) > maxKeptVotes {
+				return map[string]struct{}(nil), err
+			}
+			set := make(map[string]struct{}, len(voted))
+			for _, id := range voted {
+				set[id] = struct{}{}
+			}
+			oc.store(user, start, func(r *ownerRows) {
+				r.votes, r.votesExpires = set, oc.now().Add(oc.ttl)
+			})
+			return set, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if votes = v.(map[string]struct{}); votes == nil {
+			return oc.src.VotedAmong(ctx, user, ids)
+		}
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if _, ok := votes[id]; ok {
+			out[id] = true
+		}
+	}
+	return out, nil
 }
 
 // begin starts the listener if needed and answers the sequence number a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,9 @@ import (
 // fakeOwners is an ownerSource whose announcements the test sends.
 type fakeOwners struct {
 	lists, videos atomic.Int32
+	// votesBy and votedAmong count the vote reads; voted is what they find.
+	votesBy, votedAmong atomic.Int32
+	voted               atomic.Value // []string
 	title         atomic.Value // what the rows read now say
 	events        chan db.VideoEvents
 	stopped       chan struct{}
@@ -29,7 +33,27 @@ type fakeOwners struct {
 func newFakeOwners() *fakeOwners {
 	f := &fakeOwners{events: make(chan db.VideoEvents, 1), stopped: make(chan struct{})}
 	f.title.Store("v1")
+	f.voted.Store([]string{})
 	return f
+}
+
+func (f *fakeOwners) VotesBy(_ context.Context, _ string, limit int) ([]string, error) {
+	f.votesBy.Add(1)
+	voted := f.voted.Load().([]string)
+	return voted[:min(limit, len(voted))], nil
+}
+
+func (f *fakeOwners) VotedAmong(_ context.Context, _ string, ids []string) (map[string]bool, error) {
+	f.votedAmong.Add(1)
+	out := map[string]bool{}
+	for _, v := range f.voted.Load().([]string) {
+		for _, id := range ids {
+			if v == id {
+				out[id] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeOwners) VideosByUser(_ context.Context, owner string) ([]db.Video, error) {
@@ -232,4 +256,49 @@ func TestOwnerCacheConcurrentUse(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+// A player's votes are kept whole: the flags of any page come from memory
+// until a vote of theirs is announced.
+func TestOwnerCacheKeepsAPlayersVotes(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	h := connected(t, oc, f)
+	voted := func(ids ...string) map[string]bool {
+		t.Helper()
+		got, err := oc.votedAmong(context.Background(), "ana", ids)
+		require.NoError(t, err)
+		return got
+	}
+	f.voted.Store([]string{"v-1"})
+	assert.Equal(t, map[string]bool{"v-1": true}, voted("v-1", "v-2"))
+	assert.Equal(t, map[string]bool{}, voted("v-3", "v-4"), "another page, from memory")
+	assert.EqualValues(t, 1, f.votesBy.Load())
+
+	f.voted.Store([]string{"v-1", "v-2"})
+	assert.Equal(t, map[string]bool{"v-1": true}, voted("v-1", "v-2"), "not announced yet")
+	h.Changed("ana")
+	assert.Equal(t, map[string]bool{"v-1": true, "v-2": true}, voted("v-1", "v-2"), "the announced vote shows at once")
+	assert.EqualValues(t, 2, f.votesBy.Load())
+	assert.Zero(t, f.votedAmong.Load())
+}
+
+// A player with more votes than are kept is asked about each page.
+func TestOwnerCacheAsksAboutAPageWhenVotesAreMany(t *testing.T) {
+	f := newFakeOwners()
+	oc := newTestOwnerCache(f)
+	defer oc.close()
+	connected(t, oc, f)
+	many := make([]string, maxKeptVotes+1)
+	for i := range many {
+		many[i] = "v-" + strconv.Itoa(i)
+	}
+	f.voted.Store(many)
+	for range 2 {
+		got, err := oc.votedAmong(context.Background(), "ana", []string{"v-0", "v-x"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]bool{"v-0": true}, got)
+	}
+	assert.EqualValues(t, 2, f.votedAmong.Load(), "each page asked")
 }

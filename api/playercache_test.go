@@ -74,3 +74,52 @@ func TestPlayerCache(t *testing.T) {
 	require.Equal(t, 200, h.do("DELETE", "/api/videos/"+r.object(t)["video_id"].(string), p.Token, nil, "").Code)
 	assert.Len(t, h.do("GET", "/api/videos", p.Token, nil, "").array(t), 1)
 }
+
+// TestVotedFlagsFromMemory: a signed-in gallery's `voted` flags come from
+// the player's votes in memory, and a vote cast elsewhere (here straight
+// in the database) shows within moments, long before the TTL.
+func TestVotedFlagsFromMemory(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.srv.PlayerCacheTTL = time.Minute
+	h.handler = h.srv.Handler()
+	ctx := context.Background()
+	owner := h.newPlayer("Cali")
+	id := h.addVideo(owner, "para votar", "processed")
+	viewer := h.newPlayer("Cali")
+	voted := func() bool {
+		t.Helper()
+		for _, it := range h.do("GET", "/api/public/videos?limit=100", viewer.Token, nil, "").array(t) {
+			if it["video_id"] == id {
+				return it["voted"].(bool)
+			}
+		}
+		t.Fatalf("video %s not in the gallery", id)
+		return false
+	}
+	require.False(t, voted())
+
+	// A vote inserted with triggers off stays unseen: the flags are in memory.
+	assert.Eventually(t, func() bool {
+		if voted() {
+			return false // read before the listener connected; try again
+		}
+		tx, err := rawDB(t).BeginTx(ctx, nil)
+		require.NoError(t, err)
+		defer tx.Rollback()
+		_, err = tx.Exec("SET LOCAL session_replication_role = replica")
+		require.NoError(t, err)
+		_, err = tx.Exec("INSERT INTO votes (user_id, video_id) VALUES ($1, $2)", viewer.ID, id)
+		require.NoError(t, err)
+		require.NoError(t, tx.Commit())
+		stale := !voted()
+		_, err = rawDB(t).Exec("DELETE FROM votes WHERE user_id = $1 AND video_id = $2", viewer.ID, id)
+		require.NoError(t, err)
+		return stale
+	}, 10*time.Second, 50*time.Millisecond, "the flags are never served from memory")
+
+	// A vote through the database's triggers (another instance) shows.
+	_, err := testEnv().DB.Vote(ctx, id, viewer.ID)
+	require.NoError(t, err)
+	assert.Eventually(t, voted, 2*time.Second, 10*time.Millisecond)
+}

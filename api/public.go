@@ -72,7 +72,8 @@ func (s *Server) vote(c *gin.Context) {
 	}
 	s.rankings.invalidate()
 	s.publicList.invalidate()
-	s.owners.invalidate(owner) // the owner's detail counts it at once
+	s.owners.invalidate(owner)     // the owner's detail counts it at once
+	s.owners.invalidate(userID(c)) // and the voter's gallery shows it
 	s.metrics.votes.Inc()
 	c.JSON(200, gin.H{"message": msgVoted})
 }

@@ -55,7 +55,7 @@ func (s *Server) publicVideos(c *gin.Context) {
 		c.Data(200, jsonContentType, pp.body)
 		return
 	}
-	voted, err := s.DB.VotedAmong(ctx, viewer, pageIDs(pp.items))
+	voted, err := s.owners.votedAmong(ctx, viewer, pageIDs(pp.items))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -137,10 +137,9 @@ func encodePage(items []publicVideoView) (*publicPage, error) {
 	return pp, nil
 }
 
-// withVoted copies the cached items with the viewer's `voted` flags, from
-// one query over the page's ids.
+// withVoted copies the cached items with the viewer's `voted` flags.
 func (s *Server) withVoted(ctx context.Context, items []publicVideoView, viewer string) ([]publicVideoView, error) {
-	voted, err := s.DB.VotedAmong(ctx, viewer, pageIDs(items))
+	voted, err := s.owners.votedAmong(ctx, viewer, pageIDs(items))
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,9 @@ import (
 // of a video whose status or progress changed or that was deleted.
 const VideoEventsChannel = "video_events"
 
-// OwnerEventsChannel is where the videos table announces, at commit, the
-// id of a player any of whose videos was inserted, updated or deleted.
+// OwnerEventsChannel is where the database announces, at commit, the id
+// of a player any of whose videos was inserted, updated or deleted, and
+// both the owner and the voter of every vote.
 const OwnerEventsChannel = "owner_videos"
 
 // listenCheck is how long a fresh listener waits for its own ping before

@@ -11,8 +11,8 @@ import (
 )
 
 // TestOwnerEventsAnnounceEveryWrite: inserting, updating and deleting a
-// player's video, and a vote for it, each announce the player on the
-// owner channel.
+// player's video, a vote for it and a vote by the player each announce
+// the player on the owner channel.
 func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
 	servers.Get(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,4 +62,11 @@ func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, u.ID, owner)
 	expect("vote")
+
+	// A vote by the player announces them too: their `voted` flags change.
+	other := newVideo(t, newUser(t).ID)
+	require.NoError(t, testEnv().DB.MarkProcessed(ctx, other.ID, "p/"+other.ID))
+	_, err = testEnv().DB.Vote(ctx, other.ID, u.ID)
+	require.NoError(t, err)
+	expect("vote by the player")
 }

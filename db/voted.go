@@ -24,3 +24,14 @@ func (d *DB) VotedAmong(ctx context.Context, userID string, videoIDs []string) (
 	}
 	return out, nil
 }
+
+// VotesBy lists the videos userID voted for, at most limit of them.
+func (d *DB) VotesBy(ctx context.Context, userID string, limit int) ([]string, error) {
+	var voted []string
+	err := d.bun.NewSelect().Table("votes").Column("video_id").
+		Where("user_id = ?", userID).Limit(int64(limit)).Scan(ctx, &voted)
+	if err != nil {
+		return nil, fmt.Errorf("votes of %s: %w", userID, err)
+	}
+	return voted, nil
+}
