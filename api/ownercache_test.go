@@ -23,9 +23,9 @@ type fakeOwners struct {
 	// votesBy and votedAmong count the vote reads; voted is what they find.
 	votesBy, votedAmong atomic.Int32
 	voted               atomic.Value // []string
-	title         atomic.Value // what the rows read now say
-	events        chan db.VideoEvents
-	stopped       chan struct{}
+	title               atomic.Value // what the rows read now say
+	events              chan db.VideoEvents
+	stopped             chan struct{}
 	// hold, when set, is closed by the test to let a list read finish.
 	hold chan struct{}
 }

@@ -58,6 +58,10 @@ const (
 )
 
 func writeProblem(c *gin.Context, p *Problem) {
+	if a, ok := c.Value(formKey).(*formAnswer); ok {
+		a.problem(p) // a browser's own form post gets a page
+		return
+	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
 }

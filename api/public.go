@@ -75,6 +75,9 @@ func (s *Server) vote(c *gin.Context) {
 	s.owners.invalidate(owner)     // the owner's detail counts it at once
 	s.owners.invalidate(userID(c)) // and the voter's gallery shows it
 	s.metrics.votes.Inc()
+	if formDone(c) {
+		return
+	}
 	c.JSON(200, gin.H{"message": msgVoted})
 }
 

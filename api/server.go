@@ -17,6 +17,7 @@ import (
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
+	"github.com/anb-showcase/anb/web"
 )
 
 // Workflows cancels processing runs; Temporal's client.Client satisfies it.
@@ -80,6 +81,7 @@ type Server struct {
 	throttle   *throttle
 	events     *eventHub
 	owners     *ownerCache
+	site       *web.Server // the web app, which answers forms posted without script
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
@@ -130,9 +132,13 @@ func (s *Server) router() *gin.Engine {
 	a.GET("/docs", serveDocs)
 	a.GET("/docs/:file", serveDocsAsset)
 
-	a.POST("/auth/signup", private, s.signup)
-	a.POST("/auth/login", private, s.login)
-	a.POST("/auth/logout", private, s.logout)
+	a.POST("/auth/signup", private, s.formPage("signup", func(c *gin.Context) {
+		c.Redirect(http.StatusSeeOther, "/login?registered=1")
+	}), s.signup)
+	a.POST("/auth/login", private, s.formPage("login", func(c *gin.Context) {
+		c.Redirect(http.StatusSeeOther, web.SafeNext(c.Request.PostForm.Get("next")))
+	}), s.login)
+	a.POST("/auth/logout", private, s.formPage("login", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/") }), s.logout)
 
 	v := a.Group("/videos", private, s.requireAuth)
 	v.POST("/upload", s.limitUploads, s.upload)
@@ -143,7 +149,7 @@ func (s *Server) router() *gin.Engine {
 
 	p := a.Group("/public")
 	p.GET("/videos", s.optionalAuth, s.publicVideos)
-	p.POST("/videos/:video_id/vote", s.requireAuth, s.limitVotes, s.vote)
+	p.POST("/videos/:video_id/vote", s.voteForm, s.requireAuth, s.limitVotes, s.vote)
 	p.GET("/rankings", s.publicRankings)
 	return r
 }

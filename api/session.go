@@ -29,6 +29,9 @@ func (s *Server) setSession(c *gin.Context, token string, maxAge int) {
 // here, it simply expires.
 func (s *Server) logout(c *gin.Context) {
 	s.setSession(c, "", -1)
+	if formDone(c) {
+		return
+	}
 	c.JSON(200, gin.H{"message": msgLoggedOut})
 }
 

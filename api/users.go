@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,7 +85,16 @@ func requiredText(errs []FieldError, field, value string, maxLen int) []FieldErr
 
 func (s *Server) signup(c *gin.Context) {
 	var req signupRequest
-	if p := decodeJSON(c, &req); p != nil {
+	if c.ContentType() == "application/x-www-form-urlencoded" {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
+		if err := c.Request.ParseForm(); err != nil {
+			writeProblem(c, problem(400, "validation_error", msgValidation))
+			return
+		}
+		f := c.Request.PostForm
+		req = signupRequest{FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Email: f.Get("email"),
+			Password1: f.Get("password1"), Password2: f.Get("password2"), City: f.Get("city"), Country: f.Get("country")}
+	} else if p := decodeJSON(c, &req); p != nil {
 		writeProblem(c, p)
 		return
 	}
@@ -150,6 +160,9 @@ func (s *Server) signup(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if formDone(c) {
+		return
+	}
 	c.JSON(201, gin.H{
 		"message": msgSignedUp,
 		"user":    userView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, City: u.City, Country: u.Country},
@@ -176,7 +189,9 @@ func (s *Server) login(c *gin.Context) {
 			writeProblem(c, problem(400, "validation_error", msgValidation))
 			return
 		}
-		req.Email, req.Password = c.Request.PostForm.Get("username"), c.Request.PostForm.Get("password")
+		// A browser's own post of the login page names it email.
+		f := c.Request.PostForm
+		req.Email, req.Password = cmp.Or(f.Get("username"), f.Get("email")), f.Get("password")
 	} else if p := decodeJSON(c, &req); p != nil {
 		writeProblem(c, p)
 		return
@@ -231,5 +246,8 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.setSession(c, token, ttl)
+	if formDone(c) {
+		return
+	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 }

@@ -105,6 +105,7 @@ func (s *Server) mountWeb(r *gin.Engine) {
 		// The templates and assets are embedded: this is a build defect.
 		panic(fmt.Errorf("web app: %w", err))
 	}
+	s.site = site
 	r.NoRoute(func(c *gin.Context) {
 		p, m := c.Request.URL.Path, c.Request.Method
 		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || (m != http.MethodGet && m != http.MethodHead) {

@@ -71,6 +71,8 @@ type galleryData struct {
 	Cards  []Card
 	Pager  pager
 	Viewer bool
+	// Flash is the outcome of a vote posted without script.
+	Flash string
 }
 
 // gallery renders published videos, newest first. One extra item is read
@@ -88,7 +90,7 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request) {
 		cards = cards[:galleryPageSize]
 	}
 	s.render(w, r, http.StatusOK, "gallery", page{Title: "Galería", Nav: "gallery", Data: galleryData{
-		City: q.City, Cards: cards, Pager: newPager(q, "/", more), Viewer: signedIn,
+		City: q.City, Cards: cards, Pager: newPager(q, "/", more), Viewer: signedIn, Flash: takeFlash(w, r),
 	}})
 }
 
@@ -119,6 +121,36 @@ type formData struct {
 	Limits UploadLimits
 	MaxMB  int64
 	Next   string
+	Form   FormState
+	// Registered says a signup just succeeded (the login page says so).
+	Registered bool
+}
+
+// FormState is a signup or login form sent back after a post without
+// script failed: what to show again in the fields, the problem's detail,
+// and the errors beside their fields and in the summary.
+type FormState struct {
+	Values map[string]string
+	Detail string
+	Errors []FieldError
+}
+
+// FieldError is a message about one field.
+type FieldError struct{ Field, Message string }
+
+// FormPages are the pages FormPage can answer, with their titles.
+var formPages = map[string]string{"signup": "Crear cuenta", "login": "Iniciar sesión"}
+
+// FormPage answers the signup or login page with st filled in, as the
+// answer to a form posted without script; next is where a login returns.
+func (s *Server) FormPage(w http.ResponseWriter, r *http.Request, status int, name, next string, st FormState) {
+	w.Header().Set("Content-Security-Policy", s.csp)
+	title, ok := formPages[name]
+	if !ok {
+		s.NotFound(w, r)
+		return
+	}
+	s.render(w, r, status, name, page{Title: title, Nav: name, Data: formData{Next: SafeNext(next), Form: st}})
 }
 
 // simple renders a page whose content the browser fills in; needsViewer
@@ -129,12 +161,13 @@ func (s *Server) simple(w http.ResponseWriter, r *http.Request, name, title stri
 		return
 	}
 	s.render(w, r, http.StatusOK, name, page{Title: title, Nav: name, Data: formData{
-		Limits: s.Limits, MaxMB: s.Limits.MaxBytes >> 20, Next: safeNext(r.URL.Query().Get("next")),
+		Limits: s.Limits, MaxMB: s.Limits.MaxBytes >> 20, Next: SafeNext(r.URL.Query().Get("next")),
+		Registered: r.URL.Query().Get("registered") == "1",
 	}})
 }
 
-// safeNext keeps a return address only if it is a path on this site.
-func safeNext(next string) string {
+// SafeNext keeps a return address only if it is a path on this site.
+func SafeNext(next string) string {
 	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
 		return "/"
 	}

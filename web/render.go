@@ -19,9 +19,11 @@ type page struct {
 	Data     any
 }
 
-// formField is one labelled input of a form page.
+// formField is one labelled input of a form page, with what a failed
+// post sent back for it.
 type formField struct {
 	Name, Label, Type, Autocomplete string
+	Value, Error                    string
 }
 
 // pages holds one template set per page: the layout plus that page's
@@ -33,8 +35,17 @@ type pages struct {
 func newPages(a *assets) (*pages, error) {
 	funcs := template.FuncMap{
 		"asset": a.url,
-		"field": func(name, label, typ, autocomplete string) formField {
-			return formField{Name: name, Label: label, Type: typ, Autocomplete: autocomplete}
+		"field": func(st FormState, name, label, typ, autocomplete string) formField {
+			f := formField{Name: name, Label: label, Type: typ, Autocomplete: autocomplete}
+			if typ != "password" { // a password is never sent back
+				f.Value = st.Values[name]
+			}
+			for _, e := range st.Errors {
+				if e.Field == name && f.Error == "" {
+					f.Error = e.Message
+				}
+			}
+			return f
 		},
 		"deref": func(b *bool) bool { return b != nil && *b },
 	}

@@ -227,6 +227,6 @@ func TestSafeNext(t *testing.T) {
 		"/upload": "/upload", "/my-videos?new=1": "/my-videos?new=1", "": "/", "//evil": "/",
 		"https://evil": "/", "/\\evil": "/",
 	} {
-		assert.Equal(t, want, safeNext(in), in)
+		assert.Equal(t, want, SafeNext(in), in)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -255,6 +256,7 @@ func TestBrowser(t *testing.T) {
 			.observe(document.getElementById('my-list'), { subtree: true, childList: true, characterData: true });
 		window.chips.push(document.querySelector('li.is-new .chip').textContent); true`)
 	assert.Equal(t, hostileTitle, a.text("li.is-new .my-title"))
+	assert.Contains(t, a.text("#my-notice"), "Procesamiento en curso")
 	a.screenshot("my-videos-processing")
 	a.waitFor(`document.querySelector('li.is-new .chip').textContent === 'Publicado'`, 150*time.Second)
 	assert.Equal(t, "same page", a.eval(`window.pageMark`), "the status changed without a reload")
@@ -262,6 +264,7 @@ func TestBrowser(t *testing.T) {
 	assert.Regexp(t, `Subido|Procesando \d+ %`, chips, "a state before Publicado was shown")
 	assert.Equal(t, true, a.eval(`document.querySelector('li.is-new .delete').offsetParent === null`), "a published video cannot be deleted")
 	assert.Equal(t, true, a.eval(`!!document.querySelector('li.is-new a.watch[href^="http"]')`))
+	a.waitFor(`document.getElementById('my-notice').textContent.includes('ya está publicado')`, 10*time.Second)
 	a.screenshot("my-videos-published")
 
 	// Player B on a laptop: the card, its poster, the vote.
@@ -321,6 +324,37 @@ func TestBrowser(t *testing.T) {
 	b.open("/my-videos")
 	b.do(chromedp.WaitVisible(chromedp.CSS("#login-form")))
 
+	// A visitor whose browser runs no script signs up, signs in and votes
+	// with the pages' plain form posts.
+	c := newTab(t, browser, s.baseURL, "phone-noscript", 390, 844)
+	_, err = chromedp.Call(c.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	require.NoError(t, err)
+	c.open("/signup")
+	c.fill(map[string]string{
+		"first_name": "Sofía", "last_name": "Gómez", "email": "sofia@example.com", "password1": "s3cret-pass",
+		"password2": "otra-clave", "city": "Bogotá", "country": "Colombia",
+	})
+	c.do(chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#password2-error")))
+	assert.Equal(t, "Las contraseñas no coinciden.", c.text("#password2-error"))
+	assert.Contains(t, c.text("#error-summary ul"), "Las contraseñas no coinciden.")
+	assert.Equal(t, "Sofía", c.eval(`document.getElementById('first_name').value`), "the values come back")
+	assert.Equal(t, "", c.eval(`document.getElementById('password1').value`), "passwords do not")
+	c.screenshot("signup-error")
+	c.fill(map[string]string{"password1": "s3cret-pass", "password2": "s3cret-pass"})
+	c.do(chromedp.Click(chromedp.CSS("#signup-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#registered")))
+	c.open("/")
+	c.do(chromedp.Click(chromedp.CSS(".card .vote-login")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	c.fill(map[string]string{"email": "sofia@example.com", "password": "s3cret-pass"})
+	c.do(chromedp.Click(chromedp.CSS("#login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS(".card button.vote")))
+	c.do(chromedp.Click(chromedp.CSS(".card button.vote")), chromedp.WaitVisible(chromedp.CSS("#vote-status")))
+	assert.Equal(t, "Voto registrado exitosamente.", c.text("#vote-status"))
+	assert.Equal(t, "2", c.text(".card .vote-count"))
+	assert.Equal(t, "Votado", c.text(".card button.vote"))
+	c.screenshot("gallery-voted")
+	c.do(chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS(`.top a[href="/login"]`)))
+	assert.Equal(t, "Inicia sesión para votar", c.text(".card .vote-login"), "signed out")
+
 	a.noProblems()
 	b.noProblems()
+	c.noProblems()
 }

@@ -72,7 +72,8 @@ window.ANB = (function () {
   function init() {
     const logout = document.getElementById('logout');
     if (logout) {
-      logout.addEventListener('click', async function () {
+      logout.addEventListener('click', async function (ev) {
+        ev.preventDefault(); // the form is for browsers without script
         logout.disabled = true;
         await call('POST', '/api/auth/logout');
         location.assign('/');

@@ -11,7 +11,8 @@
       ev.preventDefault();
       ANB.clearErrors(form);
       const body = {};
-      new FormData(form).forEach(function (v, k) { body[k] = String(v); });
+      // next is for the post without script; the script goes there itself.
+      new FormData(form).forEach(function (v, k) { if (k !== 'next') body[k] = String(v); });
       const button = form.querySelector('button[type="submit"]');
       button.disabled = true;
       const res = await ANB.call('POST', form.dataset.api, body);

@@ -19,6 +19,7 @@
   }
 
   async function vote(ev) {
+    ev.preventDefault(); // the form is for browsers without script
     const button = ev.currentTarget;
     const card = button.closest('.card');
     const msg = card.querySelector('.vote-msg');

@@ -15,7 +15,21 @@
     }
   }
 
+  // The notice about a video just uploaded follows it to its end.
+  function freshNotice(status) {
+    switch (status) {
+      case 'processed': return 'Tu video ya está publicado: el público y el jurado pueden verlo y votar.';
+      case 'failed': return 'No se pudo procesar tu video; abajo ves por qué.';
+      default: return 'Video subido correctamente. Procesamiento en curso.';
+    }
+  }
+
   function setStatus(li, v) {
+    if (li.classList.contains('is-new')) {
+      const notice = document.getElementById('my-notice');
+      notice.hidden = false;
+      notice.textContent = freshNotice(v.status);
+    }
     const c = chip(v.status, v.progress, v.error);
     const el = li.querySelector('.chip');
     el.textContent = c.text;
@@ -136,12 +150,7 @@
       list.append(li);
       if (!done(v.status)) watch(li, v.video_id);
     });
-    if (fresh) {
-      const notice = document.getElementById('my-notice');
-      notice.hidden = false;
-      notice.textContent = 'Video subido correctamente. Procesamiento en curso.';
-      const li = document.getElementById('video-' + fresh);
-      if (li) li.scrollIntoView({ block: 'center' });
-    }
+    const li = fresh && document.getElementById('video-' + fresh);
+    if (li) li.scrollIntoView({ block: 'center' });
   });
 })();
