@@ -48,9 +48,8 @@ func (s *Server) formPage(name string, done func(*gin.Context)) gin.HandlerFunc 
 			return
 		}
 		c.Set(formKey, &formAnswer{problem: func(p *Problem) { s.answerForm(c, name, p) }, done: func() { done(c) }})
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
-		if err := c.Request.ParseForm(); err != nil {
-			writeProblem(c, problem(400, "validation_error", msgValidation))
+		if p := parseForm(c); p != nil {
+			writeProblem(c, p)
 			return
 		}
 		if !sameOrigin(c.Request) {

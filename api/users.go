@@ -68,6 +68,20 @@ func decodeJSON(c *gin.Context, dst any) *Problem {
 	return nil
 }
 
+// parseForm reads a form-encoded body within the JSON size limit; reading
+// it again (after formPage) costs nothing.
+func parseForm(c *gin.Context) *Problem {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
+	if err := c.Request.ParseForm(); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return problem(400, "body_too_large", "El cuerpo de la petición es demasiado grande.")
+		}
+		return problem(400, "validation_error", msgValidation)
+	}
+	return nil
+}
+
 func requiredText(errs []FieldError, field, value string, maxLen int) []FieldError {
 	switch {
 	case value == "":
@@ -86,9 +100,8 @@ func requiredText(errs []FieldError, field, value string, maxLen int) []FieldErr
 func (s *Server) signup(c *gin.Context) {
 	var req signupRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
-		if err := c.Request.ParseForm(); err != nil {
-			writeProblem(c, problem(400, "validation_error", msgValidation))
+		if p := parseForm(c); p != nil {
+			writeProblem(c, p)
 			return
 		}
 		f := c.Request.PostForm
@@ -184,9 +197,8 @@ func (s *Server) login(c *gin.Context) {
 	var req loginRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
 		// The OAuth2 password form: username is the email.
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxJSONBytes)
-		if err := c.Request.ParseForm(); err != nil {
-			writeProblem(c, problem(400, "validation_error", msgValidation))
+		if p := parseForm(c); p != nil {
+			writeProblem(c, p)
 			return
 		}
 		// A browser's own post of the login page names it email.
