@@ -13,13 +13,17 @@ import (
 )
 
 // postForm sends form as a browser without script does: form encoded,
-// asking for HTML, from a page of this site unless headers say otherwise.
-func (h *harness) postForm(path string, form url.Values, headers map[string]string) response {
+// asking for HTML, from a page of this site unless headers say otherwise,
+// with the session cookie of token if any.
+func (h *harness) postForm(path string, form url.Values, token string, headers map[string]string) response {
 	h.t.Helper()
 	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	req.Header.Set("Origin", "http://example.com") // httptest.NewRequest's Host
+	if token != "" {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -47,7 +51,7 @@ func TestSignupWithoutScript(t *testing.T) {
 	}
 	email := "form-" + uuid.NewString() + "@example.com"
 
-	page := requirePage(t, h.postForm("/api/auth/signup", form(email, "otra-clave"), nil), 400)
+	page := requirePage(t, h.postForm("/api/auth/signup", form(email, "otra-clave"), "", nil), 400)
 	assert.Contains(t, page, "Las contraseñas no coinciden.")
 	assert.Contains(t, page, `<a href="#password2">Las contraseñas no coinciden.</a>`, "the summary links to the field")
 	assert.Regexp(t, `id="password2-error">Las contraseñas no coinciden.</p>`, page, "the message is beside the field")
@@ -56,13 +60,13 @@ func TestSignupWithoutScript(t *testing.T) {
 	assert.NotContains(t, page, "s3cret-pass", "passwords never come back")
 	assert.NotContains(t, page, "otra-clave")
 
-	r := h.postForm("/api/auth/signup", form(email, "s3cret-pass"), nil)
+	r := h.postForm("/api/auth/signup", form(email, "s3cret-pass"), "", nil)
 	require.Equal(t, http.StatusSeeOther, r.Code, string(r.Body))
 	assert.Equal(t, "/login?registered=1", r.Header.Get("Location"))
 	login := h.do("GET", "/login?registered=1", "", nil, "")
 	assert.Regexp(t, `<p class="notice" id="registered">`, string(login.Body), "the login page says the account exists")
 
-	page = requirePage(t, h.postForm("/api/auth/signup", form(email, "s3cret-pass"), nil), 400)
+	page = requirePage(t, h.postForm("/api/auth/signup", form(email, "s3cret-pass"), "", nil), 400)
 	assert.Regexp(t, `id="email-error">[^<]+</p>`, page, "a taken email is named beside its field")
 
 	// Script and API clients keep their JSON answers.
@@ -77,14 +81,14 @@ func TestLoginWithoutScript(t *testing.T) {
 	h := newHarness(t)
 	p := h.newPlayer("Cali")
 
-	page := requirePage(t, h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"wrong-pass"}, "next": {"/upload"}}, nil), 401)
+	page := requirePage(t, h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"wrong-pass"}, "next": {"/upload"}}, "", nil), 401)
 	assert.Regexp(t, `id="password-error">[^<]+</p>`, page)
 	assert.Contains(t, page, `value="`+p.Email+`"`)
 	assert.Contains(t, page, `name="next" value="/upload"`, "the way back is kept")
 	assert.NotContains(t, page, "wrong-pass")
 
 	for next, want := range map[string]string{"/upload": "/upload", "//evil.example/": "/", "": "/"} {
-		r := h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}, "next": {next}}, nil)
+		r := h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}, "next": {next}}, "", nil)
 		require.Equal(t, http.StatusSeeOther, r.Code, string(r.Body))
 		assert.Equal(t, want, r.Header.Get("Location"), "next %q", next)
 		sub, err := h.srv.Tokens.Verify(sessionOf(t, r).Value)
@@ -92,12 +96,12 @@ func TestLoginWithoutScript(t *testing.T) {
 		assert.Equal(t, p.ID, sub)
 	}
 
-	r := h.postForm("/api/auth/logout", url.Values{}, nil)
+	r := h.postForm("/api/auth/logout", url.Values{}, "", nil)
 	require.Equal(t, http.StatusSeeOther, r.Code, string(r.Body))
 	assert.Equal(t, "/", r.Header.Get("Location"))
 	assert.Equal(t, -1, sessionOf(t, r).MaxAge, "signing out clears the session")
 
-	r = h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}},
+	r = h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}}, "",
 		map[string]string{"Origin": "https://evil.example"})
 	assert.Contains(t, requirePage(t, r, 403), msgCSRF)
 	assert.Empty(t, r.Header.Values("Set-Cookie"), "a post from another site signs nobody in")
@@ -115,19 +119,7 @@ func TestVoteWithoutScript(t *testing.T) {
 	from := map[string]string{"Referer": "http://example.com/?city=Cali"}
 	vote := func(token string, headers map[string]string) response {
 		t.Helper()
-		req := httptest.NewRequest("POST", path, strings.NewReader(""))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "text/html,*/*;q=0.8")
-		req.Header.Set("Origin", "http://example.com")
-		if token != "" {
-			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
-		}
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		rec := httptest.NewRecorder()
-		h.handler.ServeHTTP(rec, req)
-		return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+		return h.postForm(path, nil, token, headers)
 	}
 	flashAfter := func(r response) string {
 		t.Helper()
