@@ -98,10 +98,9 @@ func (p *partPool) put(b *[]byte) {
 // whose own few are all on their way waits for one (its client then goes
 // at S3's pace), and when the store has none free a part waits in a spill
 // file instead, so memory stays bounded however many uploads arrive and
-// however slowly. The object
-// only appears when Commit completes the upload: Abort, or a crash
-// (through the reconcile run, or the bucket's lifecycle rule for
-// unfinished uploads), leaves none.
+// however slowly. The object only appears when Commit completes the
+// upload: Abort, or a crash (through the reconcile run, or the bucket's
+// lifecycle rule for unfinished uploads), leaves none.
 type StagedUpload struct {
 	store *Store
 	key   string
@@ -139,8 +138,8 @@ type stagedPart struct {
 }
 
 // Stage starts a staged upload of the object at key, which the caller
-// writes through the returned upload's Write or ReadFrom. Nothing is sent until a full
-// part is written.
+// writes through the returned upload's Write or ReadFrom. Nothing is sent
+// until a full part is written.
 //
 // A request in flight is never cancelled: S3 could then hold an upload
 // whose id was never seen, which only the lifecycle rule would remove.
