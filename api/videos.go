@@ -233,7 +233,7 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
 	form.staged = s.Store.Stage(ctx, form.key)
 	form.boxes = videocheck.NewRecorder()
-	n, err := form.staged.ReadFrom(io.TeeReader(io.LimitReader(part, s.MaxUploadBytes+1), form.boxes))
+	n, err := form.staged.ReadFrom(untilNotMP4{io.TeeReader(io.LimitReader(part, s.MaxUploadBytes+1), form.boxes), form.boxes})
 	form.size = n
 	s.metrics.spilled.Add(float64(form.staged.Spilled()))
 	if errors.Is(err, storage.ErrStaging) {
@@ -249,6 +249,22 @@ func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, form *up
 	// The last part travels while the file is checked.
 	form.staged.Finish()
 	return nil
+}
+
+// untilNotMP4 ends the file as soon as its first bytes show it is no MP4:
+// the check will reject it, so nothing more of it goes to S3 (the rest of
+// the part is read and dropped).
+type untilNotMP4 struct {
+	r     io.Reader
+	boxes *videocheck.Recorder
+}
+
+func (u untilNotMP4) Read(p []byte) (int, error) {
+	n, err := u.r.Read(p)
+	if u.boxes.NotMP4() {
+		return n, io.EOF
+	}
+	return n, err
 }
 
 func (s *Server) tooLarge() *Problem {

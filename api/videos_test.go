@@ -74,8 +74,9 @@ func TestUploadRejected(t *testing.T) {
 		field string
 	}{
 		{"not an mp4", ptr("t"), []byte("GIF89a not a video at all"), "invalid_file_type", "video_file"},
-		// Its first parts reach S3 before the check: they must be dropped.
 		{"not an mp4 over two parts", ptr("t"), make([]byte, 2*storage.StagePartSize+1), "invalid_file_type", "video_file"},
+		// Their first parts reach S3 before the check: they must be dropped.
+		{"ftyp then garbage over two parts", ptr("t"), padded(t, valid[:binary.BigEndian.Uint32(valid)], 2*storage.StagePartSize+1), "invalid_file_type", "video_file"},
 		{"too short over two parts", ptr("t"), padded(t, fixtureBytes(t, "short"), 2*storage.StagePartSize+1), "invalid_duration", "video_file"},
 		{"truncated", ptr("t"), valid[:len(valid)/3], "invalid_file_type", "video_file"},
 		{"zero bytes", ptr("t"), []byte{}, "invalid_file_type", "video_file"},
@@ -109,6 +110,22 @@ func TestUploadRejected(t *testing.T) {
 	t.Run("no token", func(t *testing.T) {
 		requireProblem(t, h.upload("", ptr("t"), "c.mp4", valid), 401, "unauthorized")
 	})
+}
+
+// TestUploadNotMP4SendsNothing: a file whose first bytes are no MP4 is
+// refused without sending any of it to S3, here a store nothing answers.
+func TestUploadNotMP4SendsNothing(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	cfg := testEnv().S3Config
+	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
+	h.srv.Store = storage.New(cfg)
+	h.handler = h.srv.Handler()
+	p := h.newPlayer("Cali")
+	junk := bytes.Repeat([]byte("not a video "), 3*storage.StagePartSize/12)
+	requireProblem(t, h.upload(p.Token, ptr("t"), "clip.mp4", junk), 400, "invalid_file_type")
+	// A real MP4 does need S3: the store above fails it.
+	requireProblem(t, h.upload(p.Token, ptr("t"), "clip.mp4", fixtureOrPadded(t, "over two parts")), 500, "internal_error")
 }
 
 // fixtureOrPadded is a fixture, or "over two parts": the valid clip padded

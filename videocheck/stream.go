@@ -75,6 +75,14 @@ func NewRecorder() *Recorder { return &Recorder{} }
 // Size is the number of bytes written so far.
 func (r *Recorder) Size() int64 { return r.size }
 
+// NotMP4 tells, as soon as the first box's type has arrived, that the
+// stream is no MP4 file: Check will reject it whatever follows, so the
+// rest need not be stored.
+func (r *Recorder) NotMP4() bool {
+	// The first header is always kept, at the start of the data.
+	return len(r.segs) > 0 && r.segs[0].off == 0 && len(r.data) >= 8 && string(r.data[4:8]) != "ftyp"
+}
+
 // Write records p, the stream's next bytes. It never fails, so that it can
 // sit beside the real sink in an io.MultiWriter.
 func (r *Recorder) Write(p []byte) (int, error) {

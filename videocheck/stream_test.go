@@ -213,6 +213,9 @@ func TestRecorderMatchesCheck(t *testing.T) {
 				require.Equal(t, int64(len(tc.input)), r.Size())
 				got := outcomeOf(r.Check(contractRules))
 				assert.Equal(t, want, got, "chunks of %d", chunk)
+				if r.NotMP4() {
+					assert.Equal(t, outcome{Rule: RuleFormat, Err: true}, want, "NotMP4 only for what Check rejects as no MP4")
+				}
 			}
 		})
 	}
@@ -422,4 +425,29 @@ func FuzzRecorder(f *testing.F) {
 		}
 		t.Fatalf("file: %+v, recorder: %+v (%v)", want, got, err)
 	})
+}
+
+// NotMP4 says so once the first box's type has arrived and is not ftyp,
+// and never at any point of a valid file's stream.
+func TestRecorderNotMP4(t *testing.T) {
+	valid := video(t, testvideo.Spec{Width: 1920, Height: 1080, Seconds: 20.5})
+	r := NewRecorder()
+	for i := range 4096 {
+		_, _ = r.Write(valid[i : i+1])
+		require.False(t, r.NotMP4(), "after %d bytes of a valid file", i+1)
+	}
+	_, _ = r.Write(valid[4096:])
+	assert.False(t, r.NotMP4())
+
+	for name, junk := range map[string][]byte{
+		"text":               []byte("this is not a video, just text"),
+		"png":                []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR"),
+		"first box not ftyp": cat(mp4Box("free", nil), valid),
+	} {
+		r := NewRecorder()
+		_, _ = r.Write(junk[:7])
+		assert.False(t, r.NotMP4(), "%s: not before the type arrived", name)
+		_, _ = r.Write(junk[7:8])
+		assert.True(t, r.NotMP4(), name)
+	}
 }
