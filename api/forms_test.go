@@ -24,12 +24,7 @@ func (h *harness) postForm(path string, form url.Values, token string, headers m
 	if token != "" {
 		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
 	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.handler.ServeHTTP(rec, req)
-	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	return h.serve(req, headers)
 }
 
 func requirePage(t *testing.T, r response, code int) string {

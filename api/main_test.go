@@ -133,6 +133,14 @@ func (h *harness) do(method, path, token string, body io.Reader, contentType str
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	return h.serve(req, nil)
+}
+
+// serve answers req, with headers set on it first.
+func (h *harness) serve(req *http.Request, headers map[string]string) response {
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	rec := httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, req)
 	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}

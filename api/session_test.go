@@ -29,12 +29,7 @@ func (h *harness) doCookie(method, path, token string, headers map[string]string
 	h.t.Helper()
 	req := httptest.NewRequest(method, path, nil)
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.handler.ServeHTTP(rec, req)
-	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+	return h.serve(req, headers)
 }
 
 func TestLoginSetsSessionCookie(t *testing.T) {
