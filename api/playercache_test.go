@@ -15,10 +15,7 @@ import (
 // write made elsewhere (here straight in the database, as the worker or
 // another instance does) shows within moments, long before the TTL.
 func TestPlayerCache(t *testing.T) {
-	servers.Get(t)
-	h := newHarness(t)
-	h.srv.PlayerCacheTTL = time.Minute
-	h.handler = h.srv.Handler()
+	h := minuteCacheHarness(t)
 	ctx := context.Background()
 	p := h.newPlayer("Cali")
 	id := h.addVideo(p, "en memoria", "uploaded")
@@ -37,22 +34,11 @@ func TestPlayerCache(t *testing.T) {
 	// A silent write (announcements off) is not seen while the rows are in
 	// memory: proof that they are. Until the listener connects every read
 	// is fresh, so this holds only after a moment.
-	silently := func(sql string, args ...any) {
-		t.Helper()
-		tx, err := rawDB(t).BeginTx(ctx, nil)
-		require.NoError(t, err)
-		defer tx.Rollback()
-		_, err = tx.Exec("SET LOCAL session_replication_role = replica") // no triggers in this transaction
-		require.NoError(t, err)
-		_, err = tx.Exec(sql, args...)
-		require.NoError(t, err)
-		require.NoError(t, tx.Commit())
-	}
 	n := 0
 	assert.Eventually(t, func() bool {
 		n++
 		before := title()
-		silently("UPDATE videos SET title = $1 WHERE id = $2", "silencio "+time.Now().String(), id)
+		silently(t, "UPDATE videos SET title = $1 WHERE id = $2", "silencio "+time.Now().String(), id)
 		return title() == before
 	}, 10*time.Second, 50*time.Millisecond, "the detail is never served from memory")
 	t.Logf("served from memory after %d tries", n)
@@ -81,10 +67,7 @@ func TestPlayerCache(t *testing.T) {
 // the player's votes in memory, and a vote cast elsewhere (here straight
 // in the database) shows within moments, long before the TTL.
 func TestVotedFlagsFromMemory(t *testing.T) {
-	servers.Get(t)
-	h := newHarness(t)
-	h.srv.PlayerCacheTTL = time.Minute
-	h.handler = h.srv.Handler()
+	h := minuteCacheHarness(t)
 	ctx := context.Background()
 	owner := h.newPlayer("Cali")
 	id := h.addVideo(owner, "para votar", "processed")
@@ -106,18 +89,11 @@ func TestVotedFlagsFromMemory(t *testing.T) {
 		if voted() {
 			return false // read before the listener connected; try again
 		}
-		tx, err := rawDB(t).BeginTx(ctx, nil)
-		require.NoError(t, err)
-		defer tx.Rollback()
-		_, err = tx.Exec("SET LOCAL session_replication_role = replica")
-		require.NoError(t, err)
-		_, err = tx.Exec("INSERT INTO votes (user_id, video_id) VALUES ($1, $2)", viewer.ID, id)
-		require.NoError(t, err)
-		require.NoError(t, tx.Commit())
+		silently(t, "INSERT INTO votes (user_id, video_id) VALUES ($1, $2)", viewer.ID, id)
 		stale := !voted()
 		// Undone, and announced: a read that raced the listener's start may
 		// have kept the vote.
-		_, err = rawDB(t).Exec("DELETE FROM votes WHERE user_id = $1 AND video_id = $2", viewer.ID, id)
+		_, err := rawDB(t).Exec("DELETE FROM votes WHERE user_id = $1 AND video_id = $2", viewer.ID, id)
 		require.NoError(t, err)
 		_, err = rawDB(t).Exec("SELECT pg_notify($1, $2)", db.OwnerEventsChannel, viewer.ID)
 		require.NoError(t, err)
@@ -128,4 +104,28 @@ func TestVotedFlagsFromMemory(t *testing.T) {
 	_, err := testEnv().DB.Vote(ctx, id, viewer.ID)
 	require.NoError(t, err)
 	assert.Eventually(t, voted, 2*time.Second, 10*time.Millisecond)
+}
+
+// minuteCacheHarness is a server whose player cache keeps rows for a
+// minute: whatever shows sooner was announced.
+func minuteCacheHarness(t *testing.T) *harness {
+	t.Helper()
+	servers.Get(t)
+	h := newHarness(t)
+	h.srv.PlayerCacheTTL = time.Minute
+	h.handler = h.srv.Handler()
+	return h
+}
+
+// silently runs sql with the triggers off, so that nothing is announced.
+func silently(t *testing.T, sql string, args ...any) {
+	t.Helper()
+	tx, err := rawDB(t).BeginTx(context.Background(), nil)
+	require.NoError(t, err)
+	defer tx.Rollback()
+	_, err = tx.Exec("SET LOCAL session_replication_role = replica") // no triggers in this transaction
+	require.NoError(t, err)
+	_, err = tx.Exec(sql, args...)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit())
 }
