@@ -18,7 +18,8 @@ WORKFLOWCHECK_BIN := $(BIN)/workflowcheck-$(WORKFLOWCHECK_VERSION)/workflowcheck
 export ANB_TEMPORAL_BIN  := $(TEMPORAL_BIN)
 export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
 
-GO_TEST_FLAGS ?= -count=1 -timeout 40m
+# Every test run has the race detector on.
+GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
 
 .PHONY: help run test test-unit test-faults tools deps build lint clean-data record-history newman
 .PHONY: run-cluster test-cluster
@@ -81,7 +82,7 @@ test: tools lint deploy-test
 # Unit tests: -short skips every test that needs PostgreSQL, Temporal, S3,
 # the broker or minutes of ffmpeg, so no server starts.
 test-unit:
-	go test -short -count=1 ./...
+	go test -race -short -count=1 ./...
 
 # Fault injection on the whole system as real processes (several minutes).
 test-faults: tools
@@ -89,7 +90,7 @@ test-faults: tools
 
 # Many instances behind HAProxy as real processes, with kills (minutes).
 test-cluster: tools
-	ANB_CLUSTER_TEST=1 go test -count=1 -timeout 8m -v ./cluster/
+	ANB_CLUSTER_TEST=1 go test -race -count=1 -timeout 8m -v ./cluster/
 
 # As root in a private folder the cluster lives under the postgres user's
 # home and .data/postgres links to it: forget both.
