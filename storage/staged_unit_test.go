@@ -157,7 +157,7 @@ func TestStagedFailedPartAborts(t *testing.T) {
 	s := fakeStore(t, f, 16)
 	ctx := context.Background()
 	key := UploadedKey("failed")
-	data := randomBytes(4, 20*StagePartSize)
+	data := randomBytes(4, 10*StagePartSize)
 	u := s.Stage(ctx, key)
 	n, err := u.ReadFrom(bytes.NewReader(data))
 	require.ErrorIs(t, err, ErrStaging)
