@@ -106,7 +106,8 @@ func (m *multipart) complete(ctx context.Context) error {
 	return nil
 }
 
-// abort discards the parts stored, if any, even when ctx is cancelled.
+// abort discards the parts stored, if any, even when ctx is cancelled. An
+// upload the reconcile run aborted already is gone: nothing to do.
 func (m *multipart) abort(ctx context.Context) error {
 	m.mu.Lock()
 	uploadID := m.uploadID
@@ -118,7 +119,7 @@ func (m *multipart) abort(ctx context.Context) error {
 	_, err := m.api.AbortMultipartUpload(context.WithoutCancel(ctx), &s3.AbortMultipartUploadInput{
 		Bucket: &m.bucket, Key: &m.key, UploadId: &uploadID,
 	})
-	if err != nil {
+	if err != nil && !isNoSuchUpload(err) {
 		return fmt.Errorf("%w: abort %s: %w", ErrStaging, m.key, err)
 	}
 	return nil

@@ -36,12 +36,13 @@ func (s *Store) PendingUploads(ctx context.Context, prefix string) ([]PendingUpl
 	}
 }
 
-// AbortUpload discards an unfinished multipart upload and its parts.
+// AbortUpload discards an unfinished multipart upload and its parts; one
+// that is gone already is not an error.
 func (s *Store) AbortUpload(ctx context.Context, up PendingUpload) error {
 	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: &s.bucket, Key: &up.Key, UploadId: &up.UploadID,
 	})
-	if err != nil && !isNotFound(err) {
+	if err != nil && !isNotFound(err) && !isNoSuchUpload(err) {
 		return fmt.Errorf("abort upload of %s: %w", up.Key, err)
 	}
 	return nil

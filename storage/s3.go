@@ -302,3 +302,11 @@ func isNotFound(err error) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
 }
+
+// isNoSuchUpload reports an upload that is gone: completed or aborted
+// since it was seen.
+func isNoSuchUpload(err error) bool {
+	var nsu *types.NoSuchUpload
+	var apiErr smithy.APIError
+	return errors.As(err, &nsu) || errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload"
+}

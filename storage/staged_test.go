@@ -196,3 +196,20 @@ func TestStagedUploadsConcurrently(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "spill files leave nothing on disk")
 }
+
+// TestAbortUploadGoneAlready: the reconcile run aborting an upload that
+// was completed or aborted since it listed it is not an error, and the
+// staged upload whose parts it discarded aborts cleanly.
+func TestAbortUploadGoneAlready(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	u, key := stage(t, make([]byte, storage.StagePartSize))
+	require.Eventually(t, func() bool { return len(pending(t, key)) == 1 }, 10*time.Second, 10*time.Millisecond)
+	ups, err := testEnv().Store.PendingUploads(ctx, key)
+	require.NoError(t, err)
+	require.Len(t, ups, 1)
+	require.NoError(t, testEnv().Store.AbortUpload(ctx, ups[0]))
+	require.NoError(t, testEnv().Store.AbortUpload(ctx, ups[0]), "gone already")
+	require.NoError(t, u.Abort(ctx), "nothing left to discard")
+	assert.Empty(t, pending(t, key))
+}
