@@ -46,8 +46,7 @@ type Config struct {
 
 // Store reads and writes the bucket's objects.
 type Store struct {
-	client    *s3.Client
-	presign   *s3.PresignClient
+	client    S3API
 	bucket    string
 	media     *mediaLinks
 	originals *mediaLinks
@@ -76,6 +75,24 @@ const publishedCacheControl = "public, max-age=86400"
 
 // New builds a client; it does not contact the server.
 func New(cfg Config) *Store {
+	client := s3.New(clientOptions(cfg))
+	return newStore(cfg, client, client)
+}
+
+// NewWithClient builds a store whose calls go to client (a fake in unit
+// tests). Links are still presigned from cfg, which needs no server.
+func NewWithClient(cfg Config, client S3API) *Store {
+	return newStore(cfg, client, s3.New(clientOptions(cfg)))
+}
+
+func newStore(cfg Config, client S3API, signer *s3.Client) *Store {
+	presign := s3.NewPresignClient(signer)
+	return &Store{client: client, bucket: cfg.Bucket,
+		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket),
+		parts: newPartPool(cfg.StageMemory), spillDir: cfg.SpillDir}
+}
+
+func clientOptions(cfg Config) s3.Options {
 	opts := s3.Options{
 		Region:       cfg.Region,
 		UsePathStyle: cfg.Endpoint != "",
@@ -92,11 +109,7 @@ func New(cfg Config) *Store {
 	} else {
 		opts.Credentials = &defaultChain{}
 	}
-	client := s3.New(opts)
-	presign := s3.NewPresignClient(client)
-	return &Store{client: client, presign: presign, bucket: cfg.Bucket,
-		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket),
-		parts: newPartPool(cfg.StageMemory), spillDir: cfg.SpillDir}
+	return opts
 }
 
 // defaultChain is the AWS default credential chain, loaded on first use so
@@ -183,6 +196,14 @@ func cacheControl(key string) *string {
 		return aws.String(publishedCacheControl)
 	}
 	return nil
+}
+
+// contentTypeOf is the type an object is served with, from its key.
+func contentTypeOf(key string) string {
+	if strings.HasSuffix(key, ".jpg") {
+		return "image/jpeg"
+	}
+	return "video/mp4"
 }
 
 // Download writes an object to path, replacing what is there.
@@ -280,4 +301,12 @@ func isNotFound(err error) bool {
 	}
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && (apiErr.ErrorCode() == "NotFound" || apiErr.ErrorCode() == "NoSuchKey")
+}
+
+// isNoSuchUpload reports an upload that is gone: completed or aborted
+// since it was seen.
+func isNoSuchUpload(err error) bool {
+	var nsu *types.NoSuchUpload
+	var apiErr smithy.APIError
+	return errors.As(err, &nsu) || errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchUpload"
 }

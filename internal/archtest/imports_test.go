@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"bench":                  {},
 	"internal/archtest":      {},
 	"internal/testenv":       {"db", "devstack", "processing", "storage"},
+	"internal/s3fake":        {},
 	"internal/testvideo":     {},
 	"internal/procstack":     {"db", "devstack", "internal/testvideo", "processing", "storage"},
 	"capacity":               {},
