@@ -154,25 +154,9 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 	if err != nil {
 		return nil, fmt.Errorf("processed file: %w", err)
 	}
-	key := storage.ProcessedKey(in.VideoID)
-	stop = beat.keepAlive()
-	err = a.Store.PutFile(ctx, key, dst)
-	stop()
+	key, posterKey, err := a.storeOutputs(ctx, beat, in.VideoID, dst, poster)
 	if err != nil {
-		return nil, fmt.Errorf("upload processed: %w", err)
-	}
-	posterKey := storage.PosterKey(in.VideoID)
-	stop = beat.keepAlive()
-	err = a.Store.PutFileAs(ctx, posterKey, poster, "image/jpeg")
-	stop()
-	if err != nil {
-		return nil, fmt.Errorf("upload poster: %w", err)
-	}
-	if err := a.DB.SetPoster(ctx, in.VideoID, posterKey); err != nil {
-		if errors.Is(err, db.ErrNotFound) {
-			return nil, temporal.NewNonRetryableApplicationError("video no longer exists", ErrTypeVideoGone, err)
-		}
-		return nil, fmt.Errorf("record poster: %w", err)
+		return nil, err
 	}
 	return &TranscodeResult{
 		ProcessedKey:   key,

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,12 +81,30 @@ func TestRemoveOrphansKeepsRecentAndKnownOriginals(t *testing.T) {
 	require.NoError(t, store.PutFile(ctx, withRow, src))
 	processed := storage.ProcessedKey(uuid.NewString())
 	require.NoError(t, store.PutFile(ctx, processed, src))
-	// LastModified has whole seconds: a cutoff on a second boundary after a
-	// pause lies strictly after the objects above and at or before the next.
-	time.Sleep(2 * time.Second)
-	cutoff := time.Now().Truncate(time.Second)
+	// LastModified has whole seconds, on the server's clock: the cutoff is
+	// the second after the newest object above, and the recent orphan is
+	// written until the server stamps it at or after the cutoff.
+	objs, err := store.List(ctx, "")
+	require.NoError(t, err)
+	require.Len(t, objs, 3)
+	var newest time.Time
+	for _, o := range objs {
+		if o.LastModified.After(newest) {
+			newest = o.LastModified
+		}
+	}
+	cutoff := newest.Truncate(time.Second).Add(time.Second)
 	recentOrphan := storage.UploadedKey(uuid.NewString())
-	require.NoError(t, store.PutFile(ctx, recentOrphan, src))
+	testenv.Wait(t, 10*time.Second, func() error {
+		require.NoError(t, store.PutFile(ctx, recentOrphan, src))
+		objs, err := store.List(ctx, recentOrphan)
+		require.NoError(t, err)
+		require.Len(t, objs, 1)
+		if objs[0].LastModified.Before(cutoff) {
+			return fmt.Errorf("recent orphan stamped %s, before the cutoff %s", objs[0].LastModified, cutoff)
+		}
+		return nil
+	})
 	// An upload cut short by a crash: a part stored, never completed. Made
 	// by hand, so that no part is still on its way when it is aborted (a
 	// late part would bring the upload back).

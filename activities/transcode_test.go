@@ -18,6 +18,7 @@ import (
 
 	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/storage"
@@ -184,18 +185,23 @@ func TestTranscodeCancelled(t *testing.T) {
 	env := s.NewTestActivityEnvironment()
 	env.SetWorkerOptions(worker.Options{BackgroundActivityContext: ctx})
 	env.RegisterActivity(acts)
-	// Cancel once ffmpeg has reported progress: the render is under way.
-	go func() {
-		defer cancel()
-		for ctx.Err() == nil {
-			if v, err := testEnv().DB.VideoByID(ctx, id); err == nil && v.Progress > 0 {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
 	start := time.Now()
-	_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	done := make(chan error, 1)
+	go func() {
+		_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+		done <- err
+	}()
+	// Cancel once ffmpeg has reported progress: the render is under way.
+	testenv.Wait(t, time.Minute, func() error {
+		v, err := testEnv().DB.VideoByID(context.Background(), id)
+		require.NoError(t, err)
+		if v.Progress == 0 {
+			return errors.New("no progress reported yet")
+		}
+		return nil
+	})
+	cancel()
+	err := <-done
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "cancel")
 	assert.Less(t, time.Since(start), 30*time.Second, "ffmpeg stopped early")

@@ -57,6 +57,7 @@ func runWebScenario(t *testing.T, s *procstack.Stack) Web {
 		Emails: emails, Password: procstack.Password, Videos: videos, UploadBody: body, UploadType: contentType,
 		UploadEvery: uploadEvery, LoginEvery: loginEvery, Think: thinkTime}
 	// What the machine does with no load: the baseline of a shared machine.
+	// The sleep is the measurement window itself, not a wait for a state.
 	w.Idle = cpuDuring(t, s, func() { time.Sleep(idleWindow) })
 	t.Logf("idle: cpu %.0f %% %v", w.Idle.Machine, w.Idle.Parts)
 	w.HashRate = bcryptRate(t, w.BcryptCost)

@@ -14,8 +14,11 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/procstack"
+	"github.com/anb-showcase/anb/processing"
 )
 
 // The burst of scenario 2.
@@ -94,6 +97,7 @@ func runBurst(t *testing.T, s *procstack.Stack, token string, inputs []*input, w
 		run.Label += "es"
 	}
 	var names []string
+	started := time.Now()
 	for i := 1; i <= workers; i++ {
 		name := fmt.Sprintf("worker-%d", i)
 		if err := s.StartService(ctx, name, "ANB_WORKER_CONCURRENCY=1", "ANB_FFMPEG_THREADS="+strconv.Itoa(workerThreads)); err != nil {
@@ -106,7 +110,7 @@ func runBurst(t *testing.T, s *procstack.Stack, token string, inputs []*input, w
 			_ = s.StopService(name)
 		}
 	}()
-	time.Sleep(3 * time.Second) // the workers reach Temporal and poll
+	waitPolling(t, s, workers, started)
 
 	cpuBefore := burstCPU(t, s, names)
 	q := &queue{s: s, began: time.Now()}
@@ -221,6 +225,8 @@ func (q *queue) sample(t *testing.T, stop <-chan struct{}) {
 // its last video was.
 func (q *queue) waitProcessed(t *testing.T, timeout time.Duration) time.Time {
 	deadline := time.Now().Add(timeout)
+	poll := time.NewTicker(500 * time.Millisecond)
+	defer poll.Stop()
 	for {
 		_, last, processed := q.count(t)
 		if processed == burstVideos {
@@ -234,6 +240,29 @@ func (q *queue) waitProcessed(t *testing.T, timeout time.Duration) time.Time {
 		if t.Failed() || time.Now().After(deadline) {
 			t.Fatalf("burst not processed within %s (%d of %d)", timeout, processed, burstVideos)
 		}
-		time.Sleep(500 * time.Millisecond)
+		<-poll.C
 	}
+}
+
+// transcodeParentQueue is the workers' task queue (ANB_TASK_QUEUE's default).
+const transcodeParentQueue = "video-processing"
+
+// waitPolling waits until workers processes poll the transcode queue, each
+// having polled since started: a burst timed before they poll would count
+// their start-up.
+func waitPolling(t *testing.T, s *procstack.Stack, workers int, started time.Time) {
+	queue := processing.TranscodeTaskQueue(transcodeParentQueue)
+	procstack.WaitUntil(t, fmt.Sprintf("%d workers polling %s", workers, queue), time.Minute, func() bool {
+		resp, err := s.TC.DescribeTaskQueue(context.Background(), queue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+		if err != nil {
+			return false
+		}
+		polling := 0
+		for _, p := range resp.GetPollers() {
+			if p.GetLastAccessTime().AsTime().After(started) {
+				polling++
+			}
+		}
+		return polling >= workers
+	})
 }

@@ -112,8 +112,16 @@ func TestClusterUnderKills(t *testing.T) {
 	}
 	var votedOK, votedUnsure atomic.Int64
 	var okVoters []string
+	// api-1 is killed once the burst is under way: after the first vote's answer.
+	firstVote := make(chan struct{})
 	burst.Go(func() {
-		for _, token := range voterTokens {
+		// Votes come at a player's pace, a few a second.
+		pace := time.NewTicker(300 * time.Millisecond)
+		defer pace.Stop()
+		for i, token := range voterTokens {
+			if i > 0 {
+				<-pace.C
+			}
 			code, err := sys.Request("POST", "/api/public/videos/"+seed+"/vote", token, "", nil, nil)
 			switch {
 			case err == nil && code == http.StatusOK:
@@ -127,17 +135,19 @@ func TestClusterUnderKills(t *testing.T) {
 			default:
 				t.Errorf("vote answered %d", code)
 			}
-			time.Sleep(300 * time.Millisecond)
+			if i == 0 {
+				close(firstVote)
+			}
 		}
 	})
 	burst.Go(func() {
-		time.Sleep(time.Second)
+		<-firstVote
 		killAndRestart(t, "api-1", 4*time.Second)
 	})
 	burst.Go(func() { killTranscodingWorker(t) })
 	burst.Wait()
-	// Keep reading while the restarted API rejoins the balancer.
-	time.Sleep(3 * time.Second)
+	// Keep reading until the restarted API is back behind the balancer.
+	waitBalanced(t)
 	close(stopReads)
 	readers.Wait()
 
@@ -210,6 +220,8 @@ func uploadRetrying(t *testing.T, token, title string) string {
 			t.Errorf("upload %q: %d %v after %d attempts", title, code, err, attempt)
 			return ""
 		}
+		// A player's pause before trying again: the pace of the retries is
+		// part of the load, not a wait for some state.
 		time.Sleep(time.Second)
 	}
 }
@@ -218,6 +230,8 @@ func uploadRetrying(t *testing.T, token, title string) string {
 func killAndRestart(t *testing.T, name string, down time.Duration) {
 	sys.Proc(name).KillGroup()
 	t.Logf("%s killed", name)
+	// The downtime is the fault itself: the rest of the system must ride
+	// it out, so there is no state to wait for.
 	time.Sleep(down)
 	if err := sys.StartService(context.Background(), name); err != nil {
 		t.Errorf("restart %s: %v", name, err)
@@ -229,8 +243,12 @@ func killAndRestart(t *testing.T, name string, down time.Duration) {
 // killTranscodingWorker waits until a worker runs ffmpeg and kills it
 // (with its ffmpeg), so the transcode must resume on a worker.
 func killTranscodingWorker(t *testing.T) {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
+	// It runs beside the burst, where t.Fatal may not be called: a ticker
+	// and a deadline instead of procstack.WaitUntil.
+	deadline := time.After(2 * time.Minute)
+	poll := time.NewTicker(200 * time.Millisecond)
+	defer poll.Stop()
+	for {
 		for i := 1; i <= workers; i++ {
 			name := fmt.Sprintf("worker-%d", i)
 			if pids, _ := procstack.ChildProcesses(sys.Proc(name).Pid(), "ffmpeg"); len(pids) > 0 {
@@ -238,9 +256,13 @@ func killTranscodingWorker(t *testing.T) {
 				return
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-deadline:
+			t.Error("no worker ran ffmpeg within 2 minutes")
+			return
+		case <-poll.C:
+		}
 	}
-	t.Error("no worker ran ffmpeg within 2 minutes")
 }
 
 // waitBridgesShare waits until the consumer group has every bridge as a

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/internal/testenv"
 )
 
 func TestLoginFailures(t *testing.T) {
@@ -59,17 +63,31 @@ func TestLoginFailures(t *testing.T) {
 			_, err := d.CountLoginAttempt(ctx, email, window)
 			require.NoError(t, err)
 		}
-		time.Sleep(window + 100*time.Millisecond)
-		f, err := d.LoginFailures(ctx, email, window)
-		require.NoError(t, err)
-		assert.Zero(t, f, "an ended window counts nothing")
-		f, err = d.CountLoginAttempt(ctx, email, window)
+		// The window ends on the database's clock: wait for it there.
+		testenv.Wait(t, 10*window, func() error {
+			f, err := d.LoginFailures(ctx, email, window)
+			require.NoError(t, err)
+			if f != (db.LoginFailures{}) {
+				return fmt.Errorf("an ended window counts nothing, still %+v", f)
+			}
+			return nil
+		})
+		f, err := d.CountLoginAttempt(ctx, email, window)
 		require.NoError(t, err)
 		assert.Equal(t, 1, f.Count, "a new window")
-		time.Sleep(window + 100*time.Millisecond)
-		n, err := d.PruneLoginFailures(ctx, window)
-		require.NoError(t, err)
-		assert.GreaterOrEqual(t, n, int64(1))
+		var pruned int64
+		testenv.Wait(t, 10*window, func() error {
+			n, err := d.PruneLoginFailures(ctx, window)
+			require.NoError(t, err)
+			pruned += n
+			f, err := d.LoginFailures(ctx, email, time.Hour)
+			require.NoError(t, err)
+			if f != (db.LoginFailures{}) {
+				return fmt.Errorf("the ended window's row is not pruned: %+v", f)
+			}
+			return nil
+		})
+		assert.GreaterOrEqual(t, pruned, int64(1))
 		f, err = d.LoginFailures(ctx, email, time.Hour)
 		require.NoError(t, err)
 		assert.Zero(t, f, "the row is gone: a longer window finds nothing")

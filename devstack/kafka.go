@@ -60,3 +60,15 @@ func (k *Kafka) Addr() string { return k.cluster.ListenAddrs()[0] }
 
 // Close stops the broker, flushing its data directory.
 func (k *Kafka) Close() { k.cluster.Close() }
+
+// CreateTopic adds a topic unless it exists, as tests do to keep each
+// one's tasks apart.
+func (k *Kafka) CreateTopic(name string) error {
+	if k.cluster.TopicInfo(name) != nil {
+		return nil
+	}
+	if err := k.cluster.CreateTopic(name, k.opts.Partitions, nil); err != nil {
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	return nil
+}

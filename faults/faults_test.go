@@ -110,19 +110,23 @@ func TestFaultsDuringTranscode(t *testing.T) {
 			sys.Proc("worker").KillGroup() // kill -9 the worker and its ffmpeg
 			require.NoError(t, sys.StartService(ctx, "worker"))
 		}},
+		// Each server stays down until the worker has met the outage.
 		{"postgres restarted", func(t *testing.T) {
+			mark := sys.logEnd(t, "worker")
 			require.NoError(t, sys.PG.Stop())
-			time.Sleep(3 * time.Second) // progress and status writes fail meanwhile
+			sys.waitLogged(t, "worker", mark, "a progress or status write failing", "save progress", "Activity error")
 			require.NoError(t, sys.StartPostgres(ctx))
 		}},
 		{"s3 unavailable", func(t *testing.T) {
+			mark := sys.logEnd(t, "worker")
 			require.NoError(t, sys.S3.Stop())
-			time.Sleep(8 * time.Second)
+			sys.waitLogged(t, "worker", mark, "a transfer failing", "upload processed", "upload poster", "download original")
 			require.NoError(t, sys.StartS3(ctx))
 		}},
+		// Stop returns once the server is gone: every poll, heartbeat and
+		// start in flight has failed, and the worker must reconnect.
 		{"temporal restarted", func(t *testing.T) {
 			require.NoError(t, sys.Temporal.Stop())
-			time.Sleep(2 * time.Second)
 			require.NoError(t, sys.StartTemporal(ctx))
 		}},
 	} {
@@ -206,12 +210,13 @@ func TestBridgeKilledMidBatch(t *testing.T) {
 
 func TestBrokerStoppedDuringUploads(t *testing.T) {
 	token, ids := uploadBatch(t, 1)
+	mark := sys.logEnd(t, "api")
 	require.NoError(t, sys.Broker.Stop(syscall.SIGTERM, 10*time.Second))
 	for i := range 2 {
 		// Uploads keep succeeding: the request waits in the outbox.
 		ids = append(ids, sys.upload(t, token, fmt.Sprintf("while the broker is down %d", i)))
 	}
-	time.Sleep(2 * time.Second)
+	sys.waitLogged(t, "api", mark, "the relay failing to publish", "outbox relay: publish failed")
 	require.NoError(t, sys.StartBroker(context.Background()))
 	assertProcessedOnce(t, ids)
 }

@@ -1,8 +1,16 @@
 package faults
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/anb-showcase/anb/internal/procstack"
 	"github.com/anb-showcase/anb/internal/testvideo"
@@ -59,4 +67,34 @@ func (s *stack) uploadFile(t *testing.T, token, title, path string) string {
 		t.Fatalf("upload: %d %v", code, err)
 	}
 	return id
+}
+
+// logEnd is the size of a service's log now; waitLogged reads past it.
+func (s *stack) logEnd(t *testing.T, name string) int64 {
+	t.Helper()
+	st, err := os.Stat(filepath.Join(s.Dir, name+".log"))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	require.NoError(t, err)
+	return st.Size()
+}
+
+// waitLogged waits until a service's log, past from, holds one of texts:
+// the service has met the fault, so the fault may end.
+func (s *stack) waitLogged(t *testing.T, name string, from int64, what string, texts ...string) {
+	t.Helper()
+	procstack.WaitUntil(t, name+" logging "+what, 3*time.Minute, func() bool {
+		f, err := os.Open(filepath.Join(s.Dir, name+".log"))
+		require.NoError(t, err)
+		defer f.Close()
+		b, err := io.ReadAll(io.NewSectionReader(f, from, 1<<40))
+		require.NoError(t, err)
+		for _, text := range texts {
+			if bytes.Contains(b, []byte(text)) {
+				return true
+			}
+		}
+		return false
+	})
 }

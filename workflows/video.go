@@ -26,6 +26,13 @@ const ChangeQueues = "transcode-queue-and-struct-inputs"
 // in the Temporal UI to before the transcode still recovers it.
 const ChangeGiveUp = "transcode-retry-bound"
 
+// ChangeDiscardGone is the change id of a fuller cleanup: a run whose video
+// was deleted (the run is cancelled, or an activity finds the row gone)
+// removes the processed video and poster whatever the transcode or the
+// publish answered, and a cancelled run ends CANCELED even when its
+// transcode failed or timed out after the request.
+const ChangeDiscardGone = "discard-output-when-gone"
+
 // GaveUpReason is what the player reads when processing gave up.
 const GaveUpReason = "No pudimos procesar el video por un problema de nuestra plataforma. Nuestro equipo fue avisado; puedes subirlo de nuevo más tarde."
 
@@ -74,12 +81,19 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 	}
 	transcodeCtx := workflow.WithActivityOptions(ctx, transcodeOpts)
 
+	discardGone := workflow.GetVersion(ctx, ChangeDiscardGone, workflow.DefaultVersion, 1) >= 1
+
 	if err := s.markProcessing(statusCtx).Get(ctx, nil); err != nil {
 		return nil, err
 	}
 	setStatus(ctx, "processing")
 	var res activities.TranscodeResult
 	err := s.transcode(transcodeCtx).Get(ctx, &res)
+	if discardGone && (ctx.Err() != nil || isAppError(err, processing.ErrTypeVideoGone)) {
+		// The video was deleted: the transcode's outputs may exist (an
+		// upload that raced the delete, a cancellation that came after it).
+		return nil, s.abandon(ctx, err)
+	}
 	if err != nil {
 		if temporal.IsCanceledError(err) {
 			s.discardOutput(ctx)
@@ -104,6 +118,9 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 		return nil, err
 	}
 	if err := s.markProcessed(statusCtx, res.ProcessedKey).Get(ctx, nil); err != nil {
+		if discardGone && (ctx.Err() != nil || isAppError(err, processing.ErrTypeVideoGone)) {
+			return nil, s.abandon(ctx, err)
+		}
 		if temporal.IsCanceledError(err) {
 			s.discardOutput(ctx)
 		}
@@ -111,6 +128,17 @@ func VideoProcessing(ctx workflow.Context, in processing.Input) (*processing.Res
 	}
 	setStatus(ctx, "processed")
 	return &processing.Result{ProcessedKey: res.ProcessedKey, OutputSeconds: res.OutputSeconds}, nil
+}
+
+// abandon discards the outputs of a run whose video is gone and returns the
+// error the run ends with: cancelled if it was asked to stop, so a delete
+// always ends the run CANCELED, else err (the video's row was gone).
+func (s steps) abandon(ctx workflow.Context, err error) error {
+	s.discardOutput(ctx)
+	if ctx.Err() != nil {
+		return temporal.NewCanceledError()
+	}
+	return err
 }
 
 // isAppError reports whether err is an application error of one of types.

@@ -300,6 +300,9 @@ func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Co
 	flows := worker.New(tc, cfg.TaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.StatusConcurrency,
 		WorkerStopTimeout:                  cfg.WorkerStopTimeout,
+		// Heartbeats carry cancellations: a deleted video's transcode stops
+		// within about this long, not 80 % of its heartbeat timeout.
+		MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle,
 	})
 	flows.RegisterWorkflowWithOptions(workflows.VideoProcessing, workflow.RegisterOptions{Name: processing.WorkflowName})
 	flows.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
@@ -312,6 +315,7 @@ func runWorkers(ctx context.Context, log *slog.Logger, tc client.Client, cfg *Co
 		MaxConcurrentActivityExecutionSize: cfg.WorkerConcurrency,
 		DisableWorkflowWorker:              true,
 		WorkerStopTimeout:                  cfg.WorkerStopTimeout,
+		MaxHeartbeatThrottleInterval:       activities.HeartbeatThrottle,
 	})
 	transcodes.RegisterActivityWithOptions(acts.Transcode, activity.RegisterOptions{Name: "Transcode"})
 

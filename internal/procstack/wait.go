@@ -22,12 +22,17 @@ type TB interface {
 // WaitUntil polls cond every 100 ms and fails t after timeout.
 func WaitUntil(t TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline.C:
 			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			return
+		case <-poll.C:
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
