@@ -1,6 +1,8 @@
-package main
+package telemetry
 
 import (
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,23 +14,24 @@ import (
 )
 
 func TestSDKMetricsOnPrometheus(t *testing.T) {
-	m := newSDKMetrics()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(m)
-	h := m.Handler().WithTags(map[string]string{"namespace": "default"})
+	root, err := NewSDKMetrics(reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	h := root.WithTags(map[string]string{"namespace": "default"})
 	h.Counter("temporal_request").Inc(2)
-	// The same name with a wider tag set: one family, labels filled.
+	// The same name with a wider tag set: one family. A label a series
+	// lacks is the same to Prometheus as one with an empty value.
 	h.WithTags(map[string]string{"operation": "PollWorkflowTaskQueue"}).Counter("temporal_request").Inc(1)
 	h.WithTags(map[string]string{"worker-type": "ActivityWorker"}).Gauge("temporal_worker_task_slots_available").Update(5)
 	h.Timer("temporal_request_latency").Record(30 * time.Millisecond)
 	h.Timer("temporal_request_latency").Record(time.Hour)
 
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP temporal_request Temporal SDK metric temporal_request.
+# HELP temporal_request 
 # TYPE temporal_request counter
-temporal_request{namespace="default",operation=""} 2
+temporal_request{namespace="default"} 2
 temporal_request{namespace="default",operation="PollWorkflowTaskQueue"} 1
-# HELP temporal_worker_task_slots_available Temporal SDK metric temporal_worker_task_slots_available.
+# HELP temporal_worker_task_slots_available 
 # TYPE temporal_worker_task_slots_available gauge
 temporal_worker_task_slots_available{namespace="default",worker_type="ActivityWorker"} 5
 `), "temporal_request", "temporal_worker_task_slots_available"))

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/outbox"
+	"github.com/anb-showcase/anb/telemetry"
+	"github.com/anb-showcase/anb/videocheck"
+)
+
+// runAPI serves HTTP and runs the outbox relay beside it.
+func runAPI(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	return serveAPI(ctx, cfg, log, nil)
+}
+
+// serveAPI is runAPI with an optional pre-opened listener (tests).
+func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listener) error {
+	secret, err := cfg.jwtSecret()
+	if err != nil {
+		return err
+	}
+	passwords, err := api.NewPasswords(cfg.BcryptCost)
+	if err != nil {
+		return err
+	}
+	d := db.Open(cfg.DatabaseURL)
+	defer d.Close()
+	store := cfg.store()
+	kafkaSec, err := cfg.kafkaSecurity(ctx)
+	if err != nil {
+		return err
+	}
+	writer := outbox.NewKafkaWriter(cfg.KafkaBrokers, kafkaSec.Transport())
+	defer writer.Close()
+	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
+
+	// Temporal is needed only to cancel the processing of deleted videos
+	// and for /readyz: when it is down at start the API still serves (an
+	// upload only needs the outbox) and connects lazily later.
+	temporalOpts, err := cfg.temporalOptions(log)
+	if err != nil {
+		return err
+	}
+	tc, err := client.Dial(temporalOpts)
+	if err != nil {
+		log.Warn("temporal unreachable at start, connecting lazily", "addr", cfg.TemporalAddress, "err", err)
+		tc, err = client.NewLazyClient(temporalOpts)
+		if err != nil {
+			return fmt.Errorf("temporal client: %w", err)
+		}
+	}
+	defer tc.Close()
+
+	srv := &api.Server{
+		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
+		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
+		Limits: api.Limits{
+			LoginWindow: cfg.LoginWindow, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
+			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
+			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
+			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
+		},
+		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
+		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
+		MaxUploadBytes: cfg.MaxUploadBytes, RankingTTL: cfg.RankingCacheTTL,
+		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL,
+		Rules: videocheck.Rules{
+			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
+		},
+		Instance: cfg.instanceID(),
+		Ready: map[string]func(context.Context) error{
+			"postgresql": d.Ping,
+			"s3":         store.Ping,
+			"kafka":      func(ctx context.Context) error { return kafkaSec.Ping(ctx, cfg.KafkaBrokers) },
+			"temporal": func(ctx context.Context) error {
+				if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+					return fmt.Errorf("temporal health: %w", err)
+				}
+				return nil
+			},
+		},
+	}
+	handler, metricsMux := apiHandlers(cfg, srv)
+	defer srv.Close()
+	httpSrv := &http.Server{
+		Addr:              cfg.HTTPAddr,
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+	}
+	if ln == nil {
+		ln, err = net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
+		}
+	}
+	// Connections past the cap wait in the kernel's backlog.
+	ln = netutil.LimitListener(ln, cfg.HTTPMaxConnections)
+	g, ctx := errgroup.WithContext(ctx)
+	telemetry.ServeInternal(ctx, cfg.MetricsAddr, metricsMux, log)
+	g.Go(func() error { return relay.Run(ctx) })
+	g.Go(func() error {
+		log.Info("api listening", "addr", ln.Addr().String())
+		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return httpSrv.Shutdown(shutdownCtx)
+	})
+	return g.Wait()
+}
+
+// apiHandlers returns the API's public handler and, with ANB_METRICS_ADDR
+// set, the internal one that alone serves /metrics (nil otherwise).
+func apiHandlers(cfg *Config, srv *api.Server) (http.Handler, *http.ServeMux) {
+	if cfg.MetricsAddr != "" {
+		srv.MetricsMux = http.NewServeMux()
+	}
+	return srv.Handler(), srv.MetricsMux
+}
