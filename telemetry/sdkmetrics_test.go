@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 )
 
 func TestSDKMetricsOnPrometheus(t *testing.T) {
@@ -52,4 +54,40 @@ temporal_worker_task_slots_available{namespace="default",worker_type="ActivityWo
 		}
 	}
 	t.Fatal("no temporal_request_latency family")
+}
+
+// A real client's requests show on the service's one registry, beside
+// the runtime metrics, under the SDK's own names.
+func TestSDKMetricsOfARealClient(t *testing.T) {
+	servers.Get(t)
+	reg := NewRegistry()
+	handler, err := NewSDKMetrics(reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	tc, err := client.Dial(client.Options{HostPort: testEnv().Temporal.Address(), MetricsHandler: handler})
+	require.NoError(t, err)
+	defer tc.Close()
+	id := "sdk-metrics-" + time.Now().Format("150405.000000")
+	_, err = tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: id}, "NoSuchWorkflow")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), id, "", "test done") })
+
+	n, err := testutil.GatherAndCount(reg, "temporal_request", "temporal_request_latency", "go_goroutines")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, 3)
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var ops []string
+	for _, mf := range mfs {
+		if mf.GetName() != "temporal_request" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "operation" {
+					ops = append(ops, l.GetValue())
+				}
+			}
+		}
+	}
+	assert.Contains(t, ops, "StartWorkflowExecution")
 }
