@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -51,11 +52,21 @@ type Bridge struct {
 	OnDeadLettered func(reason string)
 }
 
-// Retry delays of workflow starts and dead-letter writes.
-const (
-	firstRetryDelay = 200 * time.Millisecond
-	maxRetryDelay   = 10 * time.Second
-)
+// retryUntilDone runs op until it succeeds or ctx ends, backing off from
+// 200 ms to 10 s between tries (with jitter, so bridges that failed together
+// do not retry together) and logging every failure as what.
+func (b *Bridge) retryUntilDone(ctx context.Context, what string, op func() error, logArgs ...any) error {
+	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, op() },
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: 10 * time.Second,
+		}),
+		backoff.WithMaxElapsedTime(0), // a broker or Temporal outage is waited out
+		backoff.WithNotify(func(err error, in time.Duration) {
+			b.Log.Warn(what+" failed, retrying", append(logArgs, "err", err, "in", in)...)
+		}),
+	)
+	return err
+}
 
 // Run consumes until ctx ends. A message is committed only after its
 // workflow start succeeded or it was dead-lettered, so a crash redelivers
@@ -111,21 +122,15 @@ func (b *Bridge) handle(ctx context.Context, msg kafka.Message) error {
 // backoff until ctx ends. It returns the error of a start that Temporal
 // refused for good, which no retry would change.
 func (b *Bridge) startRetrying(ctx context.Context, task processing.Task) (refused, err error) {
-	delay := firstRetryDelay
-	for {
+	err = b.retryUntilDone(ctx, "start workflow", func() error {
 		err := b.start(ctx, task)
-		if err == nil {
-			return nil, nil
+		if err != nil && permanent(err) {
+			refused = err
+			return nil
 		}
-		if permanent(err) {
-			return err, nil
-		}
-		b.Log.Warn("start workflow failed, retrying", "video_id", task.VideoID, "err", err, "in", delay)
-		if err := sleep(ctx, delay); err != nil {
-			return nil, err
-		}
-		delay = min(delay*2, maxRetryDelay)
-	}
+		return err
+	}, "video_id", task.VideoID)
+	return refused, err
 }
 
 func (b *Bridge) start(ctx context.Context, task processing.Task) error {
@@ -152,18 +157,6 @@ func (b *Bridge) start(ctx context.Context, task processing.Task) error {
 	}
 	b.Log.Info("workflow started", "video_id", task.VideoID, "workflow_id", run.GetID(), "run_id", run.GetRunID())
 	return nil
-}
-
-// sleep waits d or until ctx ends, returning ctx's error then.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // ParseTask decodes and checks a task message.

@@ -88,20 +88,10 @@ func (b *Bridge) deadLetter(ctx context.Context, msg kafka.Message, reason strin
 			kafka.Header{Key: TimeHeader, Value: []byte(time.Now().UTC().Format(time.RFC3339))},
 		),
 	}
-	delay := firstRetryDelay
-	for {
-		err := b.DeadLetter.WriteMessages(ctx, dead)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		b.Log.Warn("dead-letter write failed, retrying", "partition", msg.Partition, "offset", msg.Offset, "err", err, "in", delay)
-		if err := sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(delay*2, maxRetryDelay)
+	err := b.retryUntilDone(ctx, "dead-letter write", func() error { return b.DeadLetter.WriteMessages(ctx, dead) },
+		"partition", msg.Partition, "offset", msg.Offset)
+	if err != nil {
+		return err
 	}
 	if b.OnDeadLettered != nil {
 		b.OnDeadLettered(reason)

@@ -87,13 +87,42 @@ func runsOf(t *testing.T, tc client.Client, workflowID string) int {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.After(60 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// publishMarkers publishes a task for a new video to every partition of
+// the task topic and returns the video ids. A consumer handles a
+// partition in order: once it handled every marker, it handled everything
+// published before them.
+func publishMarkers(t *testing.T) []string {
+	t.Helper()
+	conn, err := kafka.Dial("tcp", testEnv().Kafka.Addr())
+	require.NoError(t, err)
+	parts, err := conn.ReadPartitions(testenv.Topic)
+	conn.Close()
+	require.NoError(t, err)
+	var ids []string
+	for _, p := range parts {
+		id := uuid.NewString()
+		w := &kafka.Writer{
+			Addr: kafka.TCP(testEnv().Kafka.Addr()), Topic: testenv.Topic, BatchTimeout: time.Millisecond,
+			Balancer: kafka.BalancerFunc(func(kafka.Message, ...int) int { return p.ID }),
+		}
+		err := w.WriteMessages(context.Background(), kafka.Message{Value: task(t, id)})
+		w.Close()
+		require.NoError(t, err)
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // TestDuplicateDeliveriesStartOneRun publishes a task twice (as a relay
@@ -134,13 +163,17 @@ func TestDuplicateDeliveriesStartOneRun(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	done2 := runBridge(ctx2, t, tc, testenv.Topic, "dup-"+videoID, &s2)
 	waitFor(t, "the new message", func() bool { return s2.started.Load() >= 1 })
-	time.Sleep(500 * time.Millisecond) // let any wrongly redelivered message show up
+	// A wrongly redelivered message would come before its partition's marker.
+	markers := publishMarkers(t)
+	waitFor(t, "the markers", func() bool { return s2.started.Load() >= int64(1+len(markers)) })
 	cancel2()
 	require.NoError(t, <-done2)
-	require.Equal(t, int64(1), s2.started.Load(), "committed messages were delivered again")
+	require.Equal(t, int64(1+len(markers)), s2.started.Load(), "committed messages were delivered again")
+	_, again := s2.videos.Load(videoID)
+	require.False(t, again, "a committed task was delivered again")
 	require.Zero(t, s2.dead.Load(), "the committed unreadable message was delivered again")
-	for _, id := range []string{wfID, processing.WorkflowID(other)} {
-		require.NoError(t, tc.TerminateWorkflow(context.Background(), id, "", "test cleanup"))
+	for _, id := range append([]string{videoID, other}, markers...) {
+		require.NoError(t, tc.TerminateWorkflow(context.Background(), processing.WorkflowID(id), "", "test cleanup"))
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package devstack starts the servers the platform depends on (PostgreSQL,
 // the Temporal dev server, a Kafka-protocol broker and an S3 server) on
-// loopback, for the local stack and for tests. Production uses managed
-// services instead; nothing here is imported by the services themselves.
+// loopback, for the local stack and for tests, and supervises the local
+// stack's services (one of each, or a cluster behind HAProxy). Production
+// uses managed services instead; nothing here is imported by the services
+// themselves.
 package devstack
 
 import (

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/anb-showcase/anb/db"
@@ -45,26 +46,32 @@ func (r *Relay) Notify() {
 }
 
 // Run sweeps until ctx ends. Failures are logged and retried with backoff.
+// A notification still sweeps at once, even while backing off.
 func (r *Relay) Run(ctx context.Context) error {
-	backoff := r.Interval
+	failures := &backoff.ExponentialBackOff{
+		InitialInterval: r.Interval, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: 30 * time.Second,
+	}
+	failures.Reset()
 	for {
 		n, err := r.DB.PublishPending(ctx, r.Batch, r.publish)
+		wait := r.Interval
 		switch {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
-			r.Log.Warn("outbox relay: publish failed, will retry", "err", err, "in", backoff)
-			backoff = min(backoff*2, 30*time.Second)
+			wait = failures.NextBackOff()
+			r.Log.Warn("outbox relay: publish failed, will retry", "err", err, "in", wait)
 		case n == r.Batch:
+			failures.Reset()
 			continue // more may be waiting
 		default:
-			backoff = r.Interval
+			failures.Reset()
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-r.wake:
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 	}
 }

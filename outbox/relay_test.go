@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,20 @@ func createVideo(t *testing.T, userID string) string {
 	return id
 }
 
+// countingHandler counts the warnings logged through it: the relay logs
+// one per failed sweep.
+type countingHandler struct {
+	slog.Handler
+	warnings atomic.Int64
+}
+
+func (h *countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		h.warnings.Add(1)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 // TestBrokerOutageDelaysButLosesNothing records requests while the broker
 // is down, then starts it: every request is published, in order, once.
 func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
@@ -52,7 +67,8 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 	addr := devstack.Addr(port)
 	w := NewKafkaWriter([]string{addr}, nil)
 	defer w.Close()
-	relay := NewRelay(testEnv().DB, w, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	failures := &countingHandler{Handler: slog.NewTextHandler(io.Discard, nil)}
+	relay := NewRelay(testEnv().DB, w, slog.New(failures))
 	relay.Interval = 100 * time.Millisecond
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -64,7 +80,13 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 		ids = append(ids, createVideo(t, user.ID))
 		relay.Notify()
 	}
-	time.Sleep(time.Second)
+	// Two failed sweeps after the last commit: the second one began after it.
+	after := failures.warnings.Load()
+	for i := int64(1); i <= 2; i++ {
+		relay.Notify()
+		require.Eventually(t, func() bool { return failures.warnings.Load() >= after+i }, 30*time.Second, 10*time.Millisecond,
+			"the relay tried the broker")
+	}
 	pending, err := testEnv().DB.PendingCount(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 5, pending)
@@ -73,16 +95,11 @@ func TestBrokerOutageDelaysButLosesNothing(t *testing.T) {
 	k, err := devstack.StartKafka(devstack.KafkaOptions{Port: port, Topics: []string{testenv.Topic}, Partitions: 1})
 	require.NoError(t, err)
 	defer k.Close()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	require.Eventually(t, func() bool {
 		pending, err = testEnv().DB.PendingCount(ctx)
 		require.NoError(t, err)
-		if pending == 0 {
-			break
-		}
-		require.True(t, time.Now().Before(deadline), "outbox not drained: %d pending", pending)
-		time.Sleep(100 * time.Millisecond)
-	}
+		return pending == 0
+	}, 60*time.Second, 100*time.Millisecond, "outbox not drained")
 	cancel()
 	require.NoError(t, <-done)
 

@@ -168,6 +168,16 @@ type Config struct {
 	TemporalBin  string `env:"ANB_TEMPORAL_BIN"`
 	VersityGWBin string `env:"ANB_VERSITYGW_BIN"`
 	BrokerBin    string `env:"ANB_BROKER_BIN"`
+	// ANB_DEV_CLUSTER=true turns `anb dev` into many instances on one
+	// machine: HAProxy on the API address in front of several API
+	// processes (the first on its port + 1, the next on + 2...), and
+	// several workers and bridges (one consumer group).
+	DevCluster           bool   `env:"ANB_DEV_CLUSTER" envDefault:"false"`
+	DevClusterAPIs       int    `env:"ANB_DEV_CLUSTER_APIS" envDefault:"3"`
+	DevClusterWorkers    int    `env:"ANB_DEV_CLUSTER_WORKERS" envDefault:"2"`
+	DevClusterBridges    int    `env:"ANB_DEV_CLUSTER_BRIDGES" envDefault:"2"`
+	DevClusterStatsAddr  string `env:"ANB_DEV_CLUSTER_STATS_ADDR" envDefault:"127.0.0.1:8404"`
+	DevClusterHAProxyBin string `env:"ANB_HAPROXY_BIN"`
 }
 
 // devJWTSecret is used only by the local stack.

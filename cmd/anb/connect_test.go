@@ -111,10 +111,10 @@ func TestS3WithoutKeysUsesDefaultChain(t *testing.T) {
 func TestKafkaPlaintextByDefault(t *testing.T) {
 	ks, err := (&Config{}).kafkaSecurity(context.Background())
 	require.NoError(t, err)
-	assert.Nil(t, ks.dialer().TLS)
-	assert.Nil(t, ks.dialer().SASLMechanism)
-	assert.Nil(t, ks.transport().TLS)
-	assert.Nil(t, ks.transport().SASL)
+	assert.Nil(t, ks.Dialer().TLS)
+	assert.Nil(t, ks.Dialer().SASLMechanism)
+	assert.Nil(t, ks.Transport().TLS)
+	assert.Nil(t, ks.Transport().SASL)
 }
 
 func TestKafkaTLSAndSCRAM(t *testing.T) {
@@ -127,7 +127,7 @@ func TestKafkaTLSAndSCRAM(t *testing.T) {
 			cfg := &Config{KafkaTLS: true, KafkaTLSCA: cert.certFile, KafkaSASL: tc.setting, KafkaUsername: "anb", KafkaPassword: "pw"}
 			ks, err := cfg.kafkaSecurity(context.Background())
 			require.NoError(t, err)
-			d, tr := ks.dialer(), ks.transport()
+			d, tr := ks.Dialer(), ks.Transport()
 			require.NotNil(t, d.TLS)
 			require.NotNil(t, tr.TLS)
 			assert.True(t, d.TLS.RootCAs.Equal(cert.pool))
@@ -142,8 +142,8 @@ func TestKafkaTLSAndSCRAM(t *testing.T) {
 	// A CA file alone turns TLS on, with the system roots replaced.
 	ks, err := (&Config{KafkaTLSCA: cert.certFile}).kafkaSecurity(context.Background())
 	require.NoError(t, err)
-	require.NotNil(t, ks.dialer().TLS)
-	assert.Nil(t, ks.dialer().SASLMechanism)
+	require.NotNil(t, ks.Dialer().TLS)
+	assert.Nil(t, ks.Dialer().SASLMechanism)
 
 	_, err = (&Config{KafkaSASL: "scram-sha-256", KafkaUsername: "anb"}).kafkaSecurity(context.Background())
 	if assert.Error(t, err) {
@@ -159,10 +159,10 @@ func TestKafkaMSKIAMUsesDefaultChain(t *testing.T) {
 	awsEnv(t, "AKIAANBMSK", "msk-secret", "eu-west-1")
 	ks, err := (&Config{KafkaSASL: "aws-msk-iam", S3Region: "us-east-1"}).kafkaSecurity(context.Background())
 	require.NoError(t, err)
-	require.NotNil(t, ks.dialer().TLS, "MSK IAM needs TLS")
-	require.NotNil(t, ks.transport().TLS)
-	assert.Equal(t, "AWS_MSK_IAM", ks.dialer().SASLMechanism.Name())
-	m, ok := ks.transport().SASL.(*aws_msk_iam_v2.Mechanism)
+	require.NotNil(t, ks.Dialer().TLS, "MSK IAM needs TLS")
+	require.NotNil(t, ks.Transport().TLS)
+	assert.Equal(t, "AWS_MSK_IAM", ks.Dialer().SASLMechanism.Name())
+	m, ok := ks.Transport().SASL.(*aws_msk_iam_v2.Mechanism)
 	require.True(t, ok)
 	assert.Equal(t, "eu-west-1", m.Region)
 	creds, err := m.Credentials.Retrieve(context.Background())
@@ -173,7 +173,7 @@ func TestKafkaMSKIAMUsesDefaultChain(t *testing.T) {
 	t.Setenv("AWS_REGION", "")
 	ks, err = (&Config{KafkaSASL: "aws-msk-iam", S3Region: "sa-east-1"}).kafkaSecurity(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, "sa-east-1", ks.transport().SASL.(*aws_msk_iam_v2.Mechanism).Region)
+	assert.Equal(t, "sa-east-1", ks.Transport().SASL.(*aws_msk_iam_v2.Mechanism).Region)
 }
 
 func TestTemporalOptions(t *testing.T) {

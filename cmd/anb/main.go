@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/anb-showcase/anb/db"
 )
 
 const usage = `usage: anb <command>
@@ -65,4 +67,15 @@ func run(args []string) error {
 		fmt.Fprintln(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+func runMigrate(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	d := db.Open(cfg.DatabaseURL)
+	defer d.Close()
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "count", len(applied), "names", applied)
+	return nil
 }

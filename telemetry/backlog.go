@@ -1,4 +1,4 @@
-package main
+package telemetry
 
 import (
 	"context"
@@ -13,33 +13,34 @@ import (
 	"google.golang.org/grpc"
 )
 
-// taskQueueDescriber is the one Temporal call the backlog publisher makes;
+// TaskQueueDescriber is the one Temporal call the backlog publisher makes;
 // client.Client's WorkflowService() satisfies it.
-type taskQueueDescriber interface {
+type TaskQueueDescriber interface {
 	DescribeTaskQueue(ctx context.Context, in *workflowservice.DescribeTaskQueueRequest, opts ...grpc.CallOption) (*workflowservice.DescribeTaskQueueResponse, error)
 }
 
-// backlogSample is the approximate backlog of one task queue and task type.
-type backlogSample struct {
+// BacklogSample is the approximate backlog of one task queue and task type.
+type BacklogSample struct {
 	TaskQueue string
 	Type      string // "workflow" or "activity"
 	Count     int64
 	Age       time.Duration
 }
 
-// backlogSink receives every round of samples (CloudWatch in AWS).
-type backlogSink interface {
-	PutBacklog(ctx context.Context, samples []backlogSample) error
+// BacklogSink receives every round of samples (CloudWatch in AWS).
+type BacklogSink interface {
+	PutBacklog(ctx context.Context, samples []BacklogSample) error
 }
 
-// backlogGauges are the Prometheus side of the backlog.
-type backlogGauges struct {
+// BacklogGauges are the Prometheus side of the backlog.
+type BacklogGauges struct {
 	count *prometheus.GaugeVec
 	age   *prometheus.GaugeVec
 }
 
-func newBacklogGauges(reg prometheus.Registerer) *backlogGauges {
-	g := &backlogGauges{
+// NewBacklogGauges registers the backlog gauges on reg.
+func NewBacklogGauges(reg prometheus.Registerer) *BacklogGauges {
+	g := &BacklogGauges{
 		count: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "anb_task_queue_backlog_count",
 			Help: "Approximate number of tasks waiting in a Temporal task queue for a worker, by queue and task type (Temporal DescribeTaskQueue stats).",
@@ -53,15 +54,15 @@ func newBacklogGauges(reg prometheus.Registerer) *backlogGauges {
 	return g
 }
 
-// backlogPublisher describes its task queues every Every and publishes
+// BacklogPublisher describes its task queues every Every and publishes
 // their backlog to the gauges and, when set, to Sink.
-type backlogPublisher struct {
-	Describer taskQueueDescriber
+type BacklogPublisher struct {
+	Describer TaskQueueDescriber
 	Namespace string
 	Queues    []string
 	Every     time.Duration
-	Gauges    *backlogGauges
-	Sink      backlogSink // optional
+	Gauges    *BacklogGauges
+	Sink      BacklogSink // optional
 	Log       *slog.Logger
 }
 
@@ -74,9 +75,40 @@ var backlogTypes = []struct {
 	{"activity", enumspb.TASK_QUEUE_TYPE_ACTIVITY},
 }
 
+// BacklogConfig is what StartBacklog publishes, and where.
+type BacklogConfig struct {
+	Namespace string
+	Queues    []string
+	Every     time.Duration // 0 or less: no publishing
+	// CloudWatchNamespace, when set, adds the CloudWatch sink, in
+	// Region unless the AWS default chain names one.
+	CloudWatchNamespace string
+	Region              string
+}
+
+// StartBacklog publishes the backlog of c.Queues until ctx ends.
+func StartBacklog(ctx context.Context, c BacklogConfig, d TaskQueueDescriber, reg prometheus.Registerer, log *slog.Logger) error {
+	if c.Every <= 0 {
+		return nil
+	}
+	p := &BacklogPublisher{
+		Describer: d, Namespace: c.Namespace, Queues: c.Queues, Every: c.Every, Log: log, Gauges: NewBacklogGauges(reg),
+	}
+	if c.CloudWatchNamespace != "" {
+		sink, err := NewCloudWatchBacklog(ctx, c.CloudWatchNamespace, c.Region)
+		if err != nil {
+			return err
+		}
+		p.Sink = sink
+		log.Info("publishing task queue backlog to cloudwatch", "namespace", c.CloudWatchNamespace, "every", c.Every)
+	}
+	go p.Run(ctx)
+	return nil
+}
+
 // Run publishes at once and then every Every until ctx ends. A failed
 // round is logged; the next one tries again.
-func (p *backlogPublisher) Run(ctx context.Context) {
+func (p *BacklogPublisher) Run(ctx context.Context) {
 	ticker := time.NewTicker(p.Every)
 	defer ticker.Stop()
 	for {
@@ -92,8 +124,8 @@ func (p *backlogPublisher) Run(ctx context.Context) {
 }
 
 // PublishOnce describes every queue and type and publishes the samples.
-func (p *backlogPublisher) PublishOnce(ctx context.Context) error {
-	samples := make([]backlogSample, 0, len(p.Queues)*len(backlogTypes))
+func (p *BacklogPublisher) PublishOnce(ctx context.Context) error {
+	samples := make([]BacklogSample, 0, len(p.Queues)*len(backlogTypes))
 	for _, q := range p.Queues {
 		for _, t := range backlogTypes {
 			s, err := p.describe(ctx, q, t.typ)
@@ -115,7 +147,7 @@ func (p *backlogPublisher) PublishOnce(ctx context.Context) error {
 	return nil
 }
 
-func (p *backlogPublisher) describe(ctx context.Context, queue string, typ enumspb.TaskQueueType) (backlogSample, error) {
+func (p *BacklogPublisher) describe(ctx context.Context, queue string, typ enumspb.TaskQueueType) (BacklogSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := p.Describer.DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
@@ -125,9 +157,9 @@ func (p *backlogPublisher) describe(ctx context.Context, queue string, typ enums
 		ReportStats:   true,
 	})
 	if err != nil {
-		return backlogSample{}, fmt.Errorf("describe task queue %s (%s): %w", queue, typ, err)
+		return BacklogSample{}, fmt.Errorf("describe task queue %s (%s): %w", queue, typ, err)
 	}
-	s := backlogSample{TaskQueue: queue}
+	s := BacklogSample{TaskQueue: queue}
 	if st := resp.GetStats(); st != nil {
 		s.Count = st.GetApproximateBacklogCount()
 		s.Age = st.GetApproximateBacklogAge().AsDuration()

@@ -1,4 +1,4 @@
-package main
+package reconcile
 
 import (
 	"context"
@@ -22,13 +22,13 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 	require.NoError(t, err)
 	defer tc.Close()
 	sc := tc.ScheduleClient()
-	h := sc.GetHandle(ctx, reconcileScheduleID)
-	// Workers started by other tests of the package created the schedule
-	// already: start from none, so the first call creates it.
+	h := sc.GetHandle(ctx, ScheduleID)
+	// A worker started earlier on this server may have created the
+	// schedule already: start from none, so the first call creates it.
 	_ = h.Delete(ctx)
 	t.Cleanup(func() { _ = h.Delete(context.Background()) })
 
-	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: time.Hour, Grace: time.Hour, TaskQueue: "reconcile-test"}))
+	require.NoError(t, Ensure(ctx, sc, Schedule{Every: time.Hour, Grace: time.Hour, TaskQueue: "reconcile-test"}))
 	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "test"}))
 	// The schedule applies a pause asynchronously; an operator's pause is
 	// in place before a worker starts again.
@@ -37,7 +37,7 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 		return err == nil && d.Schedule.State.Paused
 	}, 10*time.Second, 100*time.Millisecond, "the pause is applied")
 	// A second worker starting, with other settings.
-	require.NoError(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{Every: 30 * time.Minute, Grace: 2 * time.Hour, TaskQueue: "reconcile-test"}))
+	require.NoError(t, Ensure(ctx, sc, Schedule{Every: 30 * time.Minute, Grace: 2 * time.Hour, TaskQueue: "reconcile-test"}))
 
 	// The schedule applies pauses and updates asynchronously: wait until
 	// Describe reflects both.
@@ -62,5 +62,5 @@ func TestReconcileScheduleIsCreatedOnceAndUpdated(t *testing.T) {
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(payload, &in))
 	assert.Equal(t, 2*time.Hour, in.Grace)
 
-	assert.Error(t, ensureReconcileSchedule(ctx, sc, reconcileSchedule{TaskQueue: "reconcile-test"}), "no interval")
+	assert.Error(t, Ensure(ctx, sc, Schedule{TaskQueue: "reconcile-test"}), "no interval")
 }

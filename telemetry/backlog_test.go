@@ -1,4 +1,4 @@
-package main
+package telemetry
 
 import (
 	"context"
@@ -35,9 +35,9 @@ func (f *fakeDescriber) DescribeTaskQueue(_ context.Context, in *workflowservice
 	return &workflowservice.DescribeTaskQueueResponse{Stats: f.stats[in.TaskQueue.Name+"/"+in.TaskQueueType.String()]}, nil
 }
 
-type recordingSink struct{ rounds [][]backlogSample }
+type recordingSink struct{ rounds [][]BacklogSample }
 
-func (r *recordingSink) PutBacklog(_ context.Context, s []backlogSample) error {
+func (r *recordingSink) PutBacklog(_ context.Context, s []BacklogSample) error {
 	r.rounds = append(r.rounds, s)
 	return nil
 }
@@ -49,9 +49,9 @@ func TestBacklogPublisherSetsGaugesAndSink(t *testing.T) {
 	}}
 	reg := prometheus.NewRegistry()
 	sink := &recordingSink{}
-	p := &backlogPublisher{
+	p := &BacklogPublisher{
 		Describer: d, Namespace: "ns", Queues: []string{"q", "q-transcode"}, Every: time.Minute,
-		Gauges: newBacklogGauges(reg), Sink: sink, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Gauges: NewBacklogGauges(reg), Sink: sink, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	require.NoError(t, p.PublishOnce(context.Background()))
 
@@ -65,13 +65,13 @@ func TestBacklogPublisherSetsGaugesAndSink(t *testing.T) {
 	assert.Equal(t, 2.0, testutil.ToFloat64(p.Gauges.count.WithLabelValues("q", "workflow")))
 	assert.Equal(t, 0.0, testutil.ToFloat64(p.Gauges.count.WithLabelValues("q", "activity")), "no stats: empty")
 	require.Len(t, sink.rounds, 1)
-	assert.Contains(t, sink.rounds[0], backlogSample{TaskQueue: "q-transcode", Type: "activity", Count: 7, Age: 90 * time.Second})
+	assert.Contains(t, sink.rounds[0], BacklogSample{TaskQueue: "q-transcode", Type: "activity", Count: 7, Age: 90 * time.Second})
 }
 
 func TestBacklogPublisherWrapsDescribeErrors(t *testing.T) {
 	boom := errors.New("unavailable")
-	p := &backlogPublisher{
-		Describer: &fakeDescriber{err: boom}, Queues: []string{"q"}, Gauges: newBacklogGauges(prometheus.NewRegistry()),
+	p := &BacklogPublisher{
+		Describer: &fakeDescriber{err: boom}, Queues: []string{"q"}, Gauges: NewBacklogGauges(prometheus.NewRegistry()),
 	}
 	err := p.PublishOnce(context.Background())
 	require.ErrorIs(t, err, boom)
@@ -90,8 +90,8 @@ func (f *fakePutter) PutMetricData(_ context.Context, in *cloudwatch.PutMetricDa
 func TestCloudWatchBacklogPutsCountAndAge(t *testing.T) {
 	f := &fakePutter{}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	c := &cloudWatchBacklog{Client: f, Namespace: "ANB", Now: func() time.Time { return now }}
-	require.NoError(t, c.PutBacklog(context.Background(), []backlogSample{{TaskQueue: "q", Type: "activity", Count: 3, Age: 2 * time.Second}}))
+	c := &CloudWatchBacklog{Client: f, Namespace: "ANB", Now: func() time.Time { return now }}
+	require.NoError(t, c.PutBacklog(context.Background(), []BacklogSample{{TaskQueue: "q", Type: "activity", Count: 3, Age: 2 * time.Second}}))
 	require.NotNil(t, f.in)
 	assert.Equal(t, "ANB", *f.in.Namespace)
 	require.Len(t, f.in.MetricData, 2)
@@ -117,9 +117,9 @@ func TestBacklogGaugeShowsPendingWorkflowTask(t *testing.T) {
 	t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), run.GetID(), "", "test done") })
 
 	reg := prometheus.NewRegistry()
-	p := &backlogPublisher{
+	p := &BacklogPublisher{
 		Describer: tc.WorkflowService(), Namespace: "default", Queues: []string{queue}, Every: time.Second,
-		Gauges: newBacklogGauges(reg), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Gauges: NewBacklogGauges(reg), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	// The server's stats are approximate and refreshed in the background.
 	require.Eventually(t, func() bool {

@@ -1,4 +1,6 @@
-package main
+// Package reconcile keeps the Temporal schedule that runs the Reconcile
+// workflow: one schedule per namespace, managed by every worker at start.
+package reconcile
 
 import (
 	"context"
@@ -13,44 +15,40 @@ import (
 	"github.com/anb-showcase/anb/workflows"
 )
 
-// reconcileScheduleID is fixed so every worker manages the same schedule
-// and operators can name it.
-const reconcileScheduleID = "anb-reconcile"
+// ScheduleID is fixed so every worker manages the same schedule and
+// operators can name it.
+const ScheduleID = "anb-reconcile"
 
-// reconcileSchedule is what the schedule should look like.
-type reconcileSchedule struct {
+// Schedule is what the schedule should look like.
+type Schedule struct {
 	Every     time.Duration
 	Grace     time.Duration
 	TaskQueue string
 }
 
-func (c *Config) reconcileSchedule() reconcileSchedule {
-	return reconcileSchedule{Every: c.ReconcileEvery, Grace: c.ReconcileGrace, TaskQueue: c.TaskQueue}
-}
-
-func (r reconcileSchedule) spec() client.ScheduleSpec {
+func (r Schedule) spec() client.ScheduleSpec {
 	return client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: r.Every}}}
 }
 
-func (r reconcileSchedule) action() *client.ScheduleWorkflowAction {
+func (r Schedule) action() *client.ScheduleWorkflowAction {
 	return &client.ScheduleWorkflowAction{
 		// The schedule appends the run's time, so ids stay unique.
-		ID:        reconcileScheduleID,
+		ID:        ScheduleID,
 		Workflow:  workflows.ReconcileWorkflowName,
 		Args:      []any{workflows.ReconcileInput{Grace: r.Grace}},
 		TaskQueue: r.TaskQueue,
 	}
 }
 
-// ensureReconcileSchedule creates the schedule, or brings an existing one
+// Ensure creates the schedule, or brings an existing one
 // to the current settings. Every worker calls it at start, so it must be
 // safe to repeat; a pause set by an operator is kept.
-func ensureReconcileSchedule(ctx context.Context, sc client.ScheduleClient, r reconcileSchedule) error {
+func Ensure(ctx context.Context, sc client.ScheduleClient, r Schedule) error {
 	if r.Every <= 0 {
 		return fmt.Errorf("reconcile interval must be positive, got %s", r.Every)
 	}
 	_, err := sc.Create(ctx, client.ScheduleOptions{
-		ID:      reconcileScheduleID,
+		ID:      ScheduleID,
 		Spec:    r.spec(),
 		Action:  r.action(),
 		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
@@ -59,9 +57,9 @@ func ensureReconcileSchedule(ctx context.Context, sc client.ScheduleClient, r re
 		return nil
 	}
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", reconcileScheduleID, err)
+		return fmt.Errorf("create schedule %s: %w", ScheduleID, err)
 	}
-	err = sc.GetHandle(ctx, reconcileScheduleID).Update(ctx, client.ScheduleUpdateOptions{
+	err = sc.GetHandle(ctx, ScheduleID).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			s := in.Description.Schedule
 			spec := r.spec()
@@ -75,7 +73,7 @@ func ensureReconcileSchedule(ctx context.Context, sc client.ScheduleClient, r re
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("update schedule %s: %w", reconcileScheduleID, err)
+		return fmt.Errorf("update schedule %s: %w", ScheduleID, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package telemetry
 
 import (
 	"context"
@@ -11,24 +11,24 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 )
 
-// metricPutter is the CloudWatch call the backlog sink makes.
-type metricPutter interface {
+// MetricPutter is the CloudWatch call the backlog sink makes.
+type MetricPutter interface {
 	PutMetricData(ctx context.Context, in *cloudwatch.PutMetricDataInput, opts ...func(*cloudwatch.Options)) (*cloudwatch.PutMetricDataOutput, error)
 }
 
-// cloudWatchBacklog publishes backlog samples as the CloudWatch metrics
+// CloudWatchBacklog publishes backlog samples as the CloudWatch metrics
 // TaskQueueBacklogCount and TaskQueueBacklogAgeSeconds, dimensions
 // TaskQueue and TaskQueueType, in Namespace: the signal the worker Auto
 // Scaling Group scales on.
-type cloudWatchBacklog struct {
-	Client    metricPutter
+type CloudWatchBacklog struct {
+	Client    MetricPutter
 	Namespace string
 	Now       func() time.Time
 }
 
-// newCloudWatchBacklog signs with the AWS default credential chain; the
+// NewCloudWatchBacklog signs with the AWS default credential chain; the
 // region comes from it, or else from fallbackRegion.
-func newCloudWatchBacklog(ctx context.Context, namespace, fallbackRegion string) (*cloudWatchBacklog, error) {
+func NewCloudWatchBacklog(ctx context.Context, namespace, fallbackRegion string) (*CloudWatchBacklog, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cloudwatch: load aws config: %w", err)
@@ -36,10 +36,10 @@ func newCloudWatchBacklog(ctx context.Context, namespace, fallbackRegion string)
 	if awsCfg.Region == "" {
 		awsCfg.Region = fallbackRegion
 	}
-	return &cloudWatchBacklog{Client: cloudwatch.NewFromConfig(awsCfg), Namespace: namespace, Now: time.Now}, nil
+	return &CloudWatchBacklog{Client: cloudwatch.NewFromConfig(awsCfg), Namespace: namespace, Now: time.Now}, nil
 }
 
-func (c *cloudWatchBacklog) PutBacklog(ctx context.Context, samples []backlogSample) error {
+func (c *CloudWatchBacklog) PutBacklog(ctx context.Context, samples []BacklogSample) error {
 	now := c.Now()
 	data := make([]cwtypes.MetricDatum, 0, 2*len(samples))
 	for _, s := range samples {

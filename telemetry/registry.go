@@ -1,4 +1,8 @@
-package main
+// Package telemetry holds what the services report about themselves: the
+// Prometheus registry and its listener, the Temporal SDK's metrics, the
+// bridge's counters, and the task queue backlog the worker publishes to
+// Prometheus and CloudWatch (the worker fleet's scaling signal).
+package telemetry
 
 import (
 	"context"
@@ -11,28 +15,26 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/anb-showcase/anb/api"
 )
 
-// newRegistry returns a registry with the Go runtime and process metrics.
-func newRegistry() *prometheus.Registry {
+// NewRegistry returns a registry with the Go runtime and process metrics.
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
 
-// serveMetrics exposes reg on addr/metrics until ctx ends; an empty addr
+// ServeMetrics exposes reg on addr/metrics until ctx ends; an empty addr
 // disables it.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) {
+func ServeMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	serveInternal(ctx, addr, mux, log)
+	ServeInternal(ctx, addr, mux, log)
 }
 
-// serveInternal serves h on an internal addr until ctx ends; an empty
+// ServeInternal serves h on an internal addr until ctx ends; an empty
 // addr disables it. A failure is logged: the service itself goes on.
-func serveInternal(ctx context.Context, addr string, h http.Handler, log *slog.Logger) {
+func ServeInternal(ctx context.Context, addr string, h http.Handler, log *slog.Logger) {
 	if addr == "" {
 		return
 	}
@@ -49,13 +51,14 @@ func serveInternal(ctx context.Context, addr string, h http.Handler, log *slog.L
 	}()
 }
 
-// bridgeMetrics counts what the bridge did with each message.
-type bridgeMetrics struct {
+// BridgeCounters count what the bridge did with each message.
+type BridgeCounters struct {
 	messages *prometheus.CounterVec
 }
 
-func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
-	m := &bridgeMetrics{messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+// NewBridgeCounters registers the bridge's counters on reg.
+func NewBridgeCounters(reg prometheus.Registerer) *BridgeCounters {
+	m := &BridgeCounters{messages: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "anb_bridge_messages_total",
 		Help: "video_tasks messages handled by the bridge, by result (started: workflow start accepted; dead_lettered: unreadable, or its start refused for good, and written to the dead-letter topic).",
 	}, []string{"result"})}
@@ -66,11 +69,8 @@ func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	return m
 }
 
-// apiHandlers returns the API's public handler and, with ANB_METRICS_ADDR
-// set, the internal one that alone serves /metrics (nil otherwise).
-func apiHandlers(cfg *Config, srv *api.Server) (http.Handler, *http.ServeMux) {
-	if cfg.MetricsAddr != "" {
-		srv.MetricsMux = http.NewServeMux()
-	}
-	return srv.Handler(), srv.MetricsMux
-}
+// Started counts a workflow start Temporal accepted.
+func (m *BridgeCounters) Started(string) { m.messages.WithLabelValues("started").Inc() }
+
+// DeadLettered counts a message written to the dead-letter topic.
+func (m *BridgeCounters) DeadLettered(string) { m.messages.WithLabelValues("dead_lettered").Inc() }

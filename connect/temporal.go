@@ -1,0 +1,40 @@
+package connect
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+// TemporalSettings are the Temporal connection settings (ANB_TEMPORAL_*).
+type TemporalSettings struct {
+	Address, Namespace string
+	TLS                bool
+	// TLSCert and TLSKey go together; a file or an API key implies TLS.
+	TLSCert, TLSKey, TLSCA string
+	APIKey                 string
+}
+
+// TemporalOptions are the client options of every Temporal connection:
+// TLS with an optional client certificate and CA, or a Temporal Cloud API
+// key (which implies TLS).
+func TemporalOptions(s TemporalSettings, log *slog.Logger) (client.Options, error) {
+	opts := client.Options{HostPort: s.Address, Namespace: s.Namespace, Logger: sdklog.NewStructuredLogger(log)}
+	if (s.TLSCert == "") != (s.TLSKey == "") {
+		return opts, errors.New("ANB_TEMPORAL_TLS_CERT and ANB_TEMPORAL_TLS_KEY must be set together")
+	}
+	if s.TLS || s.TLSCert != "" || s.TLSCA != "" || s.APIKey != "" {
+		t, err := TLSConfig(s.TLSCA, s.TLSCert, s.TLSKey)
+		if err != nil {
+			return opts, fmt.Errorf("temporal tls: %w", err)
+		}
+		opts.ConnectionOptions.TLS = t
+	}
+	if s.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(s.APIKey)
+	}
+	return opts, nil
+}
