@@ -83,6 +83,9 @@ class ParameterImage implements ec2.IMachineImage {
 export class AnbStack extends Stack {
   constructor(scope: Construct, id: string, props: AnbStackProps) {
     super(scope, id, props);
+    // Server access logs delivered through a bucket policy, not the legacy
+    // LogDeliveryWrite ACL, so the log bucket keeps ACLs disabled.
+    this.node.setContext('@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy', true);
     const s = props.settings;
     const parameterPath = s.parameterPath ?? `/${this.stackName}/`;
 
@@ -178,7 +181,7 @@ export class AnbStack extends Stack {
       // The load balancer writes only to SSE-S3 buckets.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -396,7 +399,10 @@ export class AnbStack extends Stack {
       },
     });
     // Requests per instance is the API's load; CPU covers bcrypt-heavy bursts of logins.
-    apiAsg.scaleOnRequestCount('RequestsPerTarget', { targetRequestsPerMinute: s.requestsPerTargetPerMinute });
+    const perTarget = apiAsg.scaleOnRequestCount('RequestsPerTarget', { targetRequestsPerMinute: s.requestsPerTargetPerMinute });
+    // CDK adds a DependsOn on the listener and target group that the
+    // policy's references already imply; cfn-lint notes it (W3005).
+    (perTarget.node.findChild('Resource') as CfnResource).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
     apiAsg.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
 
     new AuthRateLimit(this, 'Waf', { albArn: alb.loadBalancerArn, limit: s.authRateLimit });

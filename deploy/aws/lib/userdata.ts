@@ -289,6 +289,29 @@ const livenessUnits: Record<string, string> = {
   ].join('\n'),
 };
 
+/**
+ * Re-reads the settings every few minutes and restarts the services when
+ * they changed: the database password after a rotation, a parameter.
+ */
+function refreshScript(services: Service[]): string {
+  return `#!/bin/bash
+set -euo pipefail
+before=$(sha256sum /run/anb/anb.env | cut -d' ' -f1)
+/usr/local/bin/anb-settings
+if [ "$(sha256sum /run/anb/anb.env | cut -d' ' -f1)" != "$before" ]; then
+  systemctl try-restart ${services.map((s) => `${s}.service`).join(' ')}
+fi
+`;
+}
+
+const refreshUnits: Record<string, string> = {
+  'anb-refresh.service': ['[Unit]', 'Description=ANB settings refresh', 'After=anb-settings.service', '', '[Service]', 'Type=oneshot', 'ExecStart=/usr/local/bin/anb-refresh'].join('\n'),
+  'anb-refresh.timer': [
+    '[Unit]', 'Description=ANB settings refresh every 2 minutes', '', '[Timer]', 'OnActiveSec=2min', 'OnUnitActiveSec=2min', 'RandomizedDelaySec=30',
+    '', '[Install]', 'WantedBy=timers.target',
+  ].join('\n'),
+};
+
 /** The endpoints that answer once the role's processes are ready to serve. */
 export function readinessProbes(role: Role, appPort: number): string[] {
   return role === 'api'
@@ -430,9 +453,11 @@ export function instanceUserData(p: UserDataProps): ec2.UserData {
     file('/usr/local/bin/anb-settings', settingsScript, '0755'),
     file('/etc/systemd/system/anb-settings.service', settingsUnit, '0644'),
     ...services.map((s) => file(`/etc/systemd/system/${s}.service`, unit(s, p.role), '0644')),
+    file('/usr/local/bin/anb-refresh', refreshScript(services), '0755'),
+    ...Object.entries(refreshUnits).map(([name, body]) => file(`/etc/systemd/system/${name}`, body, '0644')),
     cloudWatchAgentConfig(p),
   );
-  const enable = ['anb-settings.service', ...services.map((s) => `${s}.service`)];
+  const enable = ['anb-settings.service', ...services.map((s) => `${s}.service`), 'anb-refresh.timer'];
   if (p.role === 'api') {
     ud.addCommands(
       file('/etc/systemd/system/anb-migrate.service', migrateUnit, '0644'),

@@ -242,7 +242,8 @@ describe('production readiness', () => {
       assert.deepEqual((res.Properties.LaunchTemplateData as { ImageId: unknown }).ImageId, { Ref: 'ImageId' });
       const ud = userData(t, lt);
       assert.doesNotMatch(ud, /apt-get|dpkg -i/, `${lt}: no package installs at boot`);
-      assert.doesNotMatch(ud, /\/latest\//, `${lt}: no "latest" downloads`);
+      // (The instance metadata service's own path is /latest/.)
+      assert.doesNotMatch(ud, /https?:\/\/(?!169\.254\.169\.254\/)[^\s"']*\/latest\//, `${lt}: no "latest" downloads`);
     }
     const bake = join(awsDir, 'image', 'bake.sh');
     assert.ok(existsSync(bake), 'the image is baked by deploy/aws/image/bake.sh');
@@ -403,6 +404,17 @@ describe('production readiness', () => {
       assert.equal(failure, undefined);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('rotates the database secret, and instances pick up the new password', () => {
+    const rotations = Object.values(resources(t, 'AWS::SecretsManager::RotationSchedule'));
+    assert.equal(rotations.length, 1);
+    assert.match(JSON.stringify(rotations[0].Properties.SecretId), /DatabaseSecretAttachment/);
+    for (const lt of ['ApiTemplate', 'WorkerTemplate']) {
+      const ud = userData(t, lt);
+      assert.match(heredocs(ud).get('/usr/local/bin/anb-refresh') ?? '', /systemctl try-restart/);
+      assert.match(ud, /systemctl enable --now .*anb-refresh\.timer/);
     }
   });
 
