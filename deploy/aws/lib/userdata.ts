@@ -478,7 +478,9 @@ export function instanceUserData(p: UserDataProps): ec2.UserData {
     `systemctl enable --now ${enable.join(' ')}`,
     // Ready within 10 minutes or the launch fails.
     `ready() { for u in ${probes.join(' ')}; do curl -fsS -m 5 -o /dev/null "$u" || return 1; done; }`,
-    'for i in $(seq 1 120); do if ready; then break; fi; sleep 5; done',
+    // A service whose start failed on a dependency (a one-shot that met a
+    // database still starting) is started again; a running one is left alone.
+    `for i in $(seq 1 120); do if ready; then break; fi; systemctl start --no-block ${services.map((s) => `${s}.service`).join(' ')}; sleep 5; done`,
     'ready',
   );
   if (p.role === 'api') {
