@@ -136,15 +136,20 @@ bench: tools
 	ANB_CAPACITY=1 go test -count=1 -run '^TestCapacity$$' -timeout 40m -v ./capacity/
 
 # Infrastructure as code (deploy/aws, AWS CDK in TypeScript, its own
-# lockfile): assertions on the synthesized templates and the templates
-# themselves, offline, with no AWS account.
+# lockfile): assertions on the synthesized templates (cdk-nag's AwsSolutions
+# pack among them), then cfn-lint on the templates themselves, offline,
+# with no AWS account.
 DEPLOY_AWS := deploy/aws
 .PHONY: deploy-deps deploy-test deploy-synth release
+# Reinstalls when the lockfile is newer than the installed tree.
 deploy-deps:
-	@[ -d $(DEPLOY_AWS)/node_modules ] || (cd $(DEPLOY_AWS) && npm ci --no-audit --no-fund)
+	@[ $(DEPLOY_AWS)/node_modules/.package-lock.json -nt $(DEPLOY_AWS)/package-lock.json ] || (cd $(DEPLOY_AWS) && npm ci --no-audit --no-fund)
 
 deploy-test: deploy-deps
+	@command -v cfn-lint >/dev/null || { echo "deploy-test: cfn-lint not found on PATH (pip install cfn-lint==1.51.0)" >&2; exit 1; }
 	cd $(DEPLOY_AWS) && npm test
+	cd $(DEPLOY_AWS) && rm -rf cdk.out && npm run synth
+	cfn-lint $(DEPLOY_AWS)/cdk.out/*.template.json
 
 # Writes the CloudFormation templates to deploy/aws/cdk.out/.
 deploy-synth: deploy-deps

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { AnbStack } from '../lib/anb-stack';
 import { settingsFromContext } from '../lib/settings';
 
@@ -11,4 +12,6 @@ new AnbStack(app, stackName, {
   settings: settingsFromContext(app.node),
   description: 'ANB Rising Stars Showcase: API, worker, PostgreSQL, S3, MSK, monitoring',
 });
+// cdk-nag's AwsSolutions pack: an unacknowledged finding stops the synthesis.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

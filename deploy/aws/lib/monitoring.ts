@@ -19,6 +19,13 @@ export interface MonitoringProps {
   readonly transcodeBacklogCount: cw.IMetric;
   readonly namespace: string;
   readonly alarmEmail?: string;
+  /** Healthy API targets below this raise an alarm (the group's minimum). */
+  readonly minHealthyHosts: number;
+  /** The MSK cluster's name and broker count (disk alarms, one per broker). */
+  readonly kafkaClusterName: string;
+  readonly kafkaBrokers: number;
+  /** Application log groups, by service, shown on the dashboard. */
+  readonly logGroups: Record<string, string>;
 }
 
 /** CloudWatch dashboard and alarms, every alarm to one SNS topic. */
@@ -28,7 +35,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.topic = new sns.Topic(this, 'Alarms', { displayName: 'ANB alarms' });
+    this.topic = new sns.Topic(this, 'Alarms', { displayName: 'ANB alarms', enforceSSL: true });
     if (props.alarmEmail) {
       this.topic.addSubscription(new subs.EmailSubscription(props.alarmEmail));
     }
@@ -56,6 +63,25 @@ export class Monitoring extends Construct {
     });
     const dbCpu = props.database.metricCPUUtilization({ ...fiveMin, statistic: 'Average' });
     const dbFree = props.database.metricFreeStorageSpace({ ...fiveMin, statistic: 'Minimum' });
+    const dbMemory = props.database.metricFreeableMemory({ ...fiveMin, statistic: 'Minimum' });
+    const healthy = props.targetGroup.metrics.healthyHostCount({ period: Duration.minutes(1), statistic: 'Minimum' });
+    // 5xx per request: an absolute count means nothing at 10 or 10,000 requests a minute.
+    const errorRate = new cw.MathExpression({
+      label: '5xx per 100 requests',
+      expression: '100 * (FILL(elb, 0) + FILL(target, 0)) / IF(FILL(requests, 0) > 0, requests, 1)',
+      usingMetrics: {
+        elb: m.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { ...fiveMin, statistic: 'Sum' }),
+        target: m.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { ...fiveMin, statistic: 'Sum' }),
+        requests: m.requestCount({ ...fiveMin, statistic: 'Sum' }),
+      },
+      period: Duration.minutes(5),
+    });
+    // Per broker: the disk of one full broker stops its partitions.
+    const kafkaDisk = Array.from({ length: props.kafkaBrokers }, (_, i) => new cw.Metric({
+      namespace: 'AWS/Kafka', metricName: 'KafkaDataLogsDiskUsed', statistic: 'Maximum', period: Duration.minutes(5),
+      dimensionsMap: { 'Cluster Name': props.kafkaClusterName, 'Broker ID': String(i + 1) },
+      label: `broker ${i + 1} disk used (%)`,
+    }));
 
     const alarms: cw.Alarm[] = [
       new cw.Alarm(this, 'Alb5xx', {
@@ -98,19 +124,46 @@ export class Monitoring extends Construct {
         metric: dbFree, threshold: 5 * 1024 ** 3, evaluationPeriods: 1,
         comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
       }),
+      new cw.Alarm(this, 'DbFreeableMemory', {
+        alarmDescription: 'PostgreSQL freeable memory below 256 MiB for 15 minutes: the instance swaps.',
+        metric: dbMemory, threshold: 256 * 1024 ** 2, evaluationPeriods: 3,
+        comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cw.TreatMissingData.BREACHING,
+      }),
+      new cw.Alarm(this, 'HealthyHosts', {
+        alarmDescription: 'Fewer ready API instances behind the load balancer than the group minimum for 3 minutes.',
+        metric: healthy, threshold: props.minHealthyHosts, evaluationPeriods: 3,
+        comparisonOperator: cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // No data: no target reports at all, the worst case.
+        treatMissingData: cw.TreatMissingData.BREACHING,
+      }),
+      new cw.Alarm(this, 'Alb5xxRate', {
+        alarmDescription: 'Over 5 % of the requests answered 5xx for 10 minutes.',
+        metric: errorRate, threshold: 5, evaluationPeriods: 2,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      }),
+      ...kafkaDisk.map((metric, i) => new cw.Alarm(this, `KafkaDisk${i + 1}`, {
+        alarmDescription: `MSK broker ${i + 1} data disk over 80 % used.`,
+        metric, threshold: 80, evaluationPeriods: 1,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: cw.TreatMissingData.BREACHING,
+      })),
     ];
     for (const a of alarms) {
       a.addAlarmAction(action);
       a.addOkAction(action);
     }
 
-    const dashboard = new cw.Dashboard(this, 'Dashboard', { dashboardName: 'anb' });
+    // No dashboard name: CloudFormation makes one unique to the stack.
+    const dashboard = new cw.Dashboard(this, 'Dashboard');
+    dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
     dashboard.addWidgets(
-      new cw.GraphWidget({ title: 'Requests', left: [m.requestCount({ ...fiveMin, statistic: 'Sum' })], right: [alb5xx] }),
+      new cw.GraphWidget({ title: 'Requests and 5xx', left: [m.requestCount({ ...fiveMin, statistic: 'Sum' })], right: [alb5xx, errorRate] }),
       new cw.GraphWidget({ title: 'Target response time p95 (s)', left: [p95] }),
       new cw.GraphWidget({
         title: 'Healthy API instances',
-        left: [props.targetGroup.metrics.healthyHostCount({ period: Duration.minutes(1) })],
+        left: [healthy],
       }),
     );
     dashboard.addWidgets(
@@ -120,10 +173,18 @@ export class Monitoring extends Construct {
     );
     dashboard.addWidgets(
       new cw.GraphWidget({ title: 'PostgreSQL CPU (%)', left: [dbCpu] }),
-      new cw.GraphWidget({ title: 'PostgreSQL free storage (bytes)', left: [dbFree] }),
+      new cw.GraphWidget({ title: 'PostgreSQL free storage and memory (bytes)', left: [dbFree], right: [dbMemory] }),
       new cw.GraphWidget({
         title: 'PostgreSQL connections',
         left: [props.database.metricDatabaseConnections({ ...fiveMin, statistic: 'Maximum' })],
+      }),
+    );
+    dashboard.addWidgets(
+      new cw.GraphWidget({ title: 'MSK broker disk used (%)', left: kafkaDisk }),
+      new cw.LogQueryWidget({
+        title: 'Application errors (last lines)', width: 16,
+        logGroupNames: Object.values(props.logGroups),
+        queryLines: ['fields @timestamp, @logStream, @message', 'filter @message like /level=(ERROR|WARN)/', 'sort @timestamp desc', 'limit 50'],
       }),
     );
   }

@@ -14,8 +14,17 @@ export interface AnbSettings {
   readonly appPort: number;
   /** CloudWatch namespace of the worker's backlog metrics. */
   readonly metricsNamespace: string;
-  /** SSM Parameter Store path holding extra ANB_* settings. */
-  readonly parameterPath: string;
+  /** SSM Parameter Store path holding extra ANB_* settings; default /<stack name>/. */
+  readonly parameterPath?: string;
+  /**
+   * NAT gateways: one per zone (3) keeps a zone's loss from cutting the
+   * others off Temporal Cloud; a cost-conscious dev stack may take 1.
+   */
+  readonly natGateways: number;
+  /** Days every log group keeps its events. */
+  readonly logRetentionDays: number;
+  /** Transcodes one worker runs at once (ANB_WORKER_CONCURRENCY); the scaling target per instance. */
+  readonly workerConcurrency: number;
   /** Requests per minute per API instance the target tracking aims at. */
   readonly requestsPerTargetPerMinute: number;
   /** Login + signup requests per 5 minutes per client IP the WAF allows. */
@@ -33,7 +42,9 @@ export const defaultSettings: AnbSettings = {
   workerMax: 4,
   appPort: 8080,
   metricsNamespace: 'ANB',
-  parameterPath: '/anb/',
+  natGateways: 3,
+  logRetentionDays: 30,
+  workerConcurrency: 1,
   requestsPerTargetPerMinute: 1000,
   authRateLimit: 100,
 };
@@ -67,7 +78,10 @@ export function settingsFromContext(node: Node): AnbSettings {
     workerMax: num(node, 'anb:workerMax', d.workerMax),
     appPort: num(node, 'anb:appPort', d.appPort),
     metricsNamespace: str(node, 'anb:metricsNamespace', d.metricsNamespace),
-    parameterPath: str(node, 'anb:parameterPath', d.parameterPath),
+    parameterPath: node.tryGetContext('anb:parameterPath') === undefined ? undefined : str(node, 'anb:parameterPath', ''),
+    natGateways: num(node, 'anb:natGateways', d.natGateways),
+    logRetentionDays: num(node, 'anb:logRetentionDays', d.logRetentionDays),
+    workerConcurrency: num(node, 'anb:workerConcurrency', d.workerConcurrency),
     requestsPerTargetPerMinute: num(node, 'anb:requestsPerTargetPerMinute', d.requestsPerTargetPerMinute),
     authRateLimit: num(node, 'anb:authRateLimit', d.authRateLimit),
     alarmEmail: email === undefined ? undefined : String(email),
