@@ -68,9 +68,9 @@ func TestEarlyAnswersReachClientsThatSendEverything(t *testing.T) {
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	// A 1 MB limit keeps the bodies over it small; the behaviour is the same at 100 MB.
-	small := *h.srv
+	small := h.srv.Options
 	small.MaxUploadBytes = 1 << 20
-	tsSmall := httptest.NewServer(small.Handler())
+	tsSmall := httptest.NewServer(h.another(small).Handler())
 	defer tsSmall.Close()
 	addrSmall := strings.TrimPrefix(tsSmall.URL, "http://")
 	p := h.newPlayer("Bogotá")
@@ -119,9 +119,9 @@ func TestEarlyAnswersReachClientsThatSendEverything(t *testing.T) {
 func TestUploadBodyPace(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
-	srv := *h.srv
-	srv.BodyPace = BodyPace{Window: time.Second, MinBytes: 64 << 10}
-	ts := httptest.NewServer(srv.Handler())
+	o := h.srv.Options
+	o.BodyPace = BodyPace{Window: time.Second, MinBytes: 64 << 10}
+	ts := httptest.NewServer(h.another(o).Handler())
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	p := h.newPlayer("Bogotá")

@@ -12,10 +12,6 @@ import (
 	"github.com/anb-showcase/anb/db"
 )
 
-// defaultHeartbeat keeps proxies and load balancers from closing a quiet
-// stream.
-const defaultHeartbeat = 15 * time.Second
-
 // videoEvent is the data of one server-sent event.
 type videoEvent struct {
 	VideoID  string  `json:"video_id"`
@@ -70,11 +66,7 @@ func (s *Server) videoEvents(c *gin.Context) {
 	c.Status(http.StatusOK)
 
 	ctx := c.Request.Context()
-	heartbeat := s.EventsHeartbeat
-	if heartbeat <= 0 {
-		heartbeat = defaultHeartbeat
-	}
-	tick := time.NewTicker(heartbeat)
+	tick := time.NewTicker(s.EventsHeartbeat)
 	defer tick.Stop()
 
 	last := eventOf(v)

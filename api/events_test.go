@@ -86,7 +86,7 @@ func otherInstance(t *testing.T) *db.DB {
 func TestVideoEventsFollowProcessing(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
-	h.srv.EventsHeartbeat = 300 * time.Millisecond
+	h.rebuild(func(o *Options) { o.EventsHeartbeat = 300 * time.Millisecond })
 	p := h.newPlayer("Cali")
 	id := h.addVideo(p, "Clavada", "uploaded")
 

@@ -24,9 +24,6 @@ func newHashSlots(n int, wait time.Duration) *hashSlots {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	if wait <= 0 {
-		wait = 2 * time.Second
-	}
 	return &hashSlots{slots: make(chan struct{}, n), wait: wait}
 }
 

@@ -22,7 +22,7 @@ func (s *Server) loginRefused(c *gin.Context, email, addr string) bool {
 	if s.Limits.LoginFailuresPerAccount <= 0 {
 		return false
 	}
-	f, err := s.DB.LoginFailures(c.Request.Context(), email, s.Limits.loginWindow())
+	f, err := s.DB.LoginFailures(c.Request.Context(), email, s.Limits.LoginWindow)
 	if err != nil {
 		s.fail(c, err)
 		return true
@@ -49,7 +49,7 @@ func (s *Server) countLoginAttempt(c *gin.Context, email, addr string) (failures
 	}
 	ctx := c.Request.Context()
 	s.pruneLoginFailures(ctx)
-	f, err := s.DB.CountLoginAttempt(ctx, email, s.Limits.loginWindow())
+	f, err := s.DB.CountLoginAttempt(ctx, email, s.Limits.LoginWindow)
 	if err != nil {
 		s.fail(c, err)
 		return 0, true
@@ -67,7 +67,7 @@ func (s *Server) loginFailed(addr string, failures int) {
 	s.throttle.loginAddress.debit(addr)
 	if failures == s.Limits.LoginFailuresPerAccount {
 		s.Log.Warn("account locked after failed logins", "address", addr,
-			"failures", failures, "window", s.Limits.loginWindow().String())
+			"failures", failures, "window", s.Limits.LoginWindow.String())
 	}
 }
 
@@ -88,7 +88,7 @@ func (s *Server) pruneLoginFailures(ctx context.Context) {
 	if !s.throttle.pruneDue(pruneEvery) {
 		return
 	}
-	if n, err := s.DB.PruneLoginFailures(ctx, s.Limits.loginWindow()); err != nil {
+	if n, err := s.DB.PruneLoginFailures(ctx, s.Limits.LoginWindow); err != nil {
 		s.Log.Warn("prune login failures", "err", err)
 	} else if n > 0 {
 		s.Log.Debug("pruned login failures", "rows", n)

@@ -87,21 +87,51 @@ func newHarness(t *testing.T) *harness {
 		}
 	})
 	wf := &fakeWorkflows{}
-	srv := &Server{
+	h := &harness{t: t, wf: wf}
+	h.rebuild(func(*Options) {})
+	return h
+}
+
+// testOptions are the options of every test server: the configuration's
+// defaults, with limits off and this package's servers.
+func testOptions(wf Workflows) Options {
+	return Options{
 		DB: testEnv().DB, Store: testEnv().Store, Passwords: testPasswords,
 		Tokens:    NewTokens([]byte(testSecret), time.Hour),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20, RankingTTL: 2 * time.Second,
-		BodyPace: BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
-		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		Instance: "api-test-1",
+		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20,
+		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
+		EventsHeartbeat: 15 * time.Second,
+		BodyPace:        BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
+		Limits:          Limits{LoginWindow: 15 * time.Minute, HashWait: 2 * time.Second},
+		Instance:        "api-test-1",
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},
 	}
-	handler := srv.Handler()
-	t.Cleanup(srv.Close)
-	return &harness{t: t, srv: srv, handler: handler, wf: wf}
+}
+
+// rebuild replaces the harness's server with one built from its options
+// as change leaves them.
+func (h *harness) rebuild(change func(*Options)) {
+	h.t.Helper()
+	o := testOptions(h.wf)
+	if h.srv != nil {
+		o = h.srv.Options
+	}
+	change(&o)
+	h.srv = h.another(o)
+	h.handler = h.srv.Handler()
+}
+
+// another builds a server from o, closed when the test ends.
+func (h *harness) another(o Options) *Server {
+	h.t.Helper()
+	srv, err := New(o)
+	require.NoError(h.t, err)
+	h.t.Cleanup(srv.Close)
+	return srv
 }
 
 type response struct {

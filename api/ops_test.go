@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"sort"
@@ -79,7 +81,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	param := regexp.MustCompile(`[:*]([A-Za-z_]+)`)
 	var served []string
-	for _, rt := range h.srv.router().Routes() {
+	for _, rt := range h.srv.engine.Routes() {
 		served = append(served, rt.Method+" "+param.ReplaceAllString(rt.Path, "{$1}"))
 	}
 	sort.Strings(documented)
@@ -111,4 +113,13 @@ func TestDocsServedFromBinary(t *testing.T) {
 	}
 	requireProblem(t, h.do("GET", "/api/docs/swagger-ui.js.map", "", nil, ""), 404, "not_found")
 	requireProblem(t, h.do("GET", "/api/docs/..%2f..%2fgo.mod", "", nil, ""), 404, "not_found")
+}
+
+// TestHandlerIsBuiltOnce: the state behind the routes is built by New, so
+// asking for the handler again serves with the same caches and throttles.
+func TestHandlerIsBuiltOnce(t *testing.T) {
+	srv, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer srv.Close()
+	assert.True(t, srv.Handler() == srv.Handler(), "a second call must not rebuild the server's state")
 }

@@ -112,8 +112,7 @@ func minuteCacheHarness(t *testing.T) *harness {
 	t.Helper()
 	servers.Get(t)
 	h := newHarness(t)
-	h.srv.PlayerCacheTTL = time.Minute
-	h.handler = h.srv.Handler()
+	h.rebuild(func(o *Options) { o.PlayerCacheTTL = time.Minute })
 	return h
 }
 

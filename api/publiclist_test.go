@@ -14,8 +14,7 @@ import (
 func TestPublicListCache(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
-	h.srv.PublicCacheTTL = 500 * time.Millisecond
-	h.handler = h.srv.Handler()
+	h.rebuild(func(o *Options) { o.PublicCacheTTL = 500 * time.Millisecond })
 	city := uniqueCity()
 	owner, fan, other := h.newPlayer(city), h.newPlayer(city), h.newPlayer(city)
 	id := h.addVideo(owner, "en caché", "processed")

@@ -14,7 +14,7 @@ import (
 // Limits are the rate limits (SPEC §2: any endpoint may answer 429). A
 // limit of zero is off; the settings of cmd/anb give every one a default.
 type Limits struct {
-	// LoginWindow is the window of both failed-login limits; 0 means 15 min.
+	// LoginWindow is the window of both failed-login limits.
 	LoginWindow time.Duration
 	// LoginFailuresPerAccount failures on one email in a window lock that
 	// email for the rest of it, on every instance (kept in PostgreSQL); a
@@ -34,16 +34,8 @@ type Limits struct {
 	// without it a login flood takes every core.
 	HashConcurrency int
 	// HashWait is how long a login or signup waits for a bcrypt slot
-	// before a 429; 0 means 2 s.
+	// before a 429.
 	HashWait time.Duration
-}
-
-// loginWindow is LoginWindow or its default.
-func (l Limits) loginWindow() time.Duration {
-	if l.LoginWindow <= 0 {
-		return 15 * time.Minute
-	}
-	return l.LoginWindow
 }
 
 const msgTooMany = "Demasiadas solicitudes. Intenta de nuevo en unos segundos."
@@ -66,7 +58,7 @@ type throttle struct {
 
 func newThrottle(l Limits) *throttle {
 	return &throttle{
-		loginAddress: newKeyedLimiter(l.LoginFailuresPerAddress, l.loginWindow()),
+		loginAddress: newKeyedLimiter(l.LoginFailuresPerAddress, l.LoginWindow),
 		signups:      newKeyedLimiter(l.SignupsPerAddressPerHour, time.Hour),
 		uploads:      newKeyedLimiter(l.UploadsPerHour, time.Hour),
 		uploading:    newInFlight(l.UploadsInFlight),

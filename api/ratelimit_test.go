@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -25,11 +26,15 @@ import (
 func newLimitedHarness(t *testing.T, l Limits, proxies ...string) *harness {
 	t.Helper()
 	h := newHarness(t)
-	h.srv.Limits = l
-	for _, p := range proxies {
-		h.srv.TrustedProxies = append(h.srv.TrustedProxies, netip.MustParsePrefix(p))
-	}
-	h.handler = h.srv.Handler()
+	h.rebuild(func(o *Options) {
+		// The window and the bcrypt wait are the defaults unless l names them.
+		l.LoginWindow = cmp.Or(l.LoginWindow, o.Limits.LoginWindow)
+		l.HashWait = cmp.Or(l.HashWait, o.Limits.HashWait)
+		o.Limits = l
+		for _, p := range proxies {
+			o.TrustedProxies = append(o.TrustedProxies, netip.MustParsePrefix(p))
+		}
+	})
 	return h
 }
 
@@ -331,8 +336,7 @@ func loginFlood(t *testing.T, passwords *Passwords, limits Limits, clients int) 
 	t.Helper()
 	const duration = 3 * time.Second
 	h := newLimitedHarness(t, limits)
-	h.srv.Passwords = passwords
-	h.handler = h.srv.Handler()
+	h.rebuild(func(o *Options) { o.Passwords = passwords })
 	ts := httptest.NewServer(h.handler)
 	transport := &http.Transport{MaxIdleConnsPerHost: clients + 4}
 	defer transport.CloseIdleConnections()

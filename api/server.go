@@ -3,7 +3,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -25,8 +24,9 @@ type Workflows interface {
 	CancelWorkflow(ctx context.Context, workflowID, runID string) error
 }
 
-// Server holds what the handlers need.
-type Server struct {
+// Options are what a Server is built from. Every value is used as given:
+// the defaults live in one place, the configuration of cmd/anb.
+type Options struct {
 	DB        *db.DB
 	Store     *storage.Store
 	Tokens    *Tokens
@@ -43,16 +43,16 @@ type Server struct {
 	// Rules are the duration and resolution limits of an upload.
 	Rules videocheck.Rules
 	// RankingTTL is how long a computed ranking page is served from memory
-	// (votes on this instance invalidate it at once); 0 means 2 s.
+	// (votes on this instance invalidate it at once).
 	RankingTTL time.Duration
 	// PublicCacheTTL is how long a page of the public video list is served
 	// from memory (votes and deletes on this instance invalidate it at
-	// once, publishing by the worker waits for it); 0 means 2 s.
+	// once, publishing by the worker waits for it).
 	PublicCacheTTL time.Duration
 	// PlayerCacheTTL is how long a player's video list and a video's
 	// detail are served from memory at most. Every write to a player's
 	// videos and every vote for them, on any instance, drops them moments
-	// later (database notifications). 0 means 2 s.
+	// later (database notifications).
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace BodyPace
@@ -71,9 +71,15 @@ type Server struct {
 	// DevCookies drops the Secure flag of the session cookie, for a
 	// development server reached over plain HTTP.
 	DevCookies bool
-	// EventsHeartbeat is how often a quiet event stream gets a comment;
-	// 0 means 15 s.
+	// EventsHeartbeat is how often a quiet event stream gets a comment,
+	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
+}
+
+// Server holds what the handlers need: the options and the state built
+// from them once, by New.
+type Server struct {
+	Options
 
 	rankings   *rankingCache
 	publicList *pageCache[*publicPage]
@@ -82,14 +88,34 @@ type Server struct {
 	events     *eventHub
 	owners     *ownerCache
 	site       *web.Server // the web app, which answers forms posted without script
+	engine     *gin.Engine
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
 const maxJSONBytes = 64 << 10
 
-// Handler returns the HTTP handler with every route. Close releases what
-// it holds once it no longer serves.
-func (s *Server) Handler() http.Handler { return s.router() }
+// New builds the server's state once: caches, throttles, the event hub,
+// the web app and the routes.
+func New(o Options) (*Server, error) {
+	s := &Server{Options: o}
+	s.rankings = newRankingCache(o.RankingTTL)
+	s.publicList = newPageCache[*publicPage](o.PublicCacheTTL)
+	s.metrics = newMetrics()
+	s.throttle = newThrottle(o.Limits)
+	s.events = newEventHub(o.DB, o.Log)
+	s.owners = newOwnerCache(o.DB, o.Log, o.PlayerCacheTTL)
+	site, err := s.newSite()
+	if err != nil {
+		return nil, err
+	}
+	s.site = site
+	s.engine = s.router()
+	return s, nil
+}
+
+// Handler returns the HTTP handler with every route, the same one on
+// every call. Close releases what it holds once it no longer serves.
+func (s *Server) Handler() http.Handler { return s.engine }
 
 // Close stops the background listener of the player caches.
 func (s *Server) Close() {
@@ -99,13 +125,6 @@ func (s *Server) Close() {
 }
 
 func (s *Server) router() *gin.Engine {
-	s.rankings = newRankingCache(s.RankingTTL)
-	s.publicList = newPageCache[*publicPage](cmp.Or(s.PublicCacheTTL, 2*time.Second))
-	s.metrics = newMetrics()
-	s.throttle = newThrottle(s.Limits)
-	s.events = newEventHub(s.DB, s.Log)
-	s.owners = newOwnerCache(s.DB, s.Log, cmp.Or(s.PlayerCacheTTL, 2*time.Second))
-
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	s.trustProxies(r)
@@ -116,7 +135,7 @@ func (s *Server) router() *gin.Engine {
 		writeProblem(c, problem(405, "method_not_allowed", "Método no permitido para este recurso."))
 	})
 	// The web app answers every other GET outside /api.
-	s.mountWeb(r)
+	r.NoRoute(s.serveWeb)
 
 	// The instance lets a client behind a load balancer see who answered.
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok", "instance": s.Instance}) })

@@ -59,8 +59,7 @@ func TestLoginSetsSessionCookie(t *testing.T) {
 	})
 	t.Run("dev server drops Secure", func(t *testing.T) {
 		dev := newHarness(t)
-		dev.srv.DevCookies = true
-		dev.handler = dev.srv.Handler()
+		dev.rebuild(func(o *Options) { o.DevCookies = true })
 		check(t, dev.json("POST", "/api/auth/login", "", map[string]string{"email": p.Email, "password": "s3cret-pass"}), false)
 	})
 	t.Run("failed login sets none", func(t *testing.T) {

@@ -119,8 +119,7 @@ func TestUploadNotMP4SendsNothing(t *testing.T) {
 	h := newHarness(t)
 	cfg := testEnv().S3Config
 	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
-	h.srv.Store = storage.New(cfg)
-	h.handler = h.srv.Handler()
+	h.rebuild(func(o *Options) { o.Store = storage.New(cfg) })
 	p := h.newPlayer("Cali")
 	junk := bytes.Repeat([]byte("not a video "), 3*storage.StagePartSize/12)
 	requireProblem(t, h.upload(p.Token, ptr("t"), "clip.mp4", junk), 400, "invalid_file_type")

@@ -89,10 +89,9 @@ func (s *Server) mediaOrigin() string {
 	return p.Scheme + "://" + p.Host
 }
 
-// mountWeb serves the web app for every GET or HEAD outside /api and the
-// operational paths. It hangs off NoRoute rather than adding routes: the
-// router's routes are the API, each one documented in the OpenAPI file.
-func (s *Server) mountWeb(r *gin.Engine) {
+// newSite builds the web app, which the router serves for every GET or
+// HEAD outside /api and the operational paths.
+func (s *Server) newSite() (*web.Server, error) {
 	site, err := web.New(web.Server{
 		Catalog: webCatalog{s}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
 		MediaOrigin: s.mediaOrigin(),
@@ -102,16 +101,18 @@ func (s *Server) mountWeb(r *gin.Engine) {
 		},
 	})
 	if err != nil {
-		// The templates and assets are embedded: this is a build defect.
-		panic(fmt.Errorf("web app: %w", err))
+		return nil, fmt.Errorf("web app: %w", err)
 	}
-	s.site = site
-	r.NoRoute(func(c *gin.Context) {
-		p, m := c.Request.URL.Path, c.Request.Method
-		if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || (m != http.MethodGet && m != http.MethodHead) {
-			writeProblem(c, problem(404, "not_found", msgNotFound))
-			return
-		}
-		site.ServeHTTP(c.Writer, c.Request)
-	})
+	return site, nil
+}
+
+// serveWeb hangs off NoRoute rather than adding routes: the router's
+// routes are the API, each one documented in the OpenAPI file.
+func (s *Server) serveWeb(c *gin.Context) {
+	p, m := c.Request.URL.Path, c.Request.Method
+	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || (m != http.MethodGet && m != http.MethodHead) {
+		writeProblem(c, problem(404, "not_found", msgNotFound))
+		return
+	}
+	s.site.ServeHTTP(c.Writer, c.Request)
 }

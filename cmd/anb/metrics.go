@@ -66,11 +66,15 @@ func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	return m
 }
 
-// apiHandlers returns the API's public handler and, with ANB_METRICS_ADDR
-// set, the internal one that alone serves /metrics (nil otherwise).
-func apiHandlers(cfg *Config, srv *api.Server) (http.Handler, *http.ServeMux) {
+// newAPI builds the API server and, with ANB_METRICS_ADDR set, the
+// internal handler that alone serves /metrics (nil otherwise).
+func newAPI(cfg *Config, o api.Options) (*api.Server, *http.ServeMux, error) {
 	if cfg.MetricsAddr != "" {
-		srv.MetricsMux = http.NewServeMux()
+		o.MetricsMux = http.NewServeMux()
 	}
-	return srv.Handler(), srv.MetricsMux
+	srv, err := api.New(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("api server: %w", err)
+	}
+	return srv, o.MetricsMux, nil
 }
