@@ -15,7 +15,7 @@ const pruneEvery = time.Minute
 // taken, so a locked account costs no CPU. Failures are counted for
 // unknown emails too, so a lockout tells nothing about who is registered.
 func (s *Server) loginRefused(c *gin.Context, email, addr string) bool {
-	if wait, ok := s.throttle.loginAddress.check(addr); !ok {
+	if wait, ok := s.throttle.LoginAddress.Check(addr); !ok {
 		s.tooMany(c, "login_failures_per_address", wait)
 		return true
 	}
@@ -40,7 +40,7 @@ func (s *Server) loginRefused(c *gin.Context, email, addr string) bool {
 // is past it. It runs holding a bcrypt slot, after a wait in which other
 // attempts may have failed, so it checks the address again too.
 func (s *Server) countLoginAttempt(c *gin.Context, email, addr string) (failures int, refused bool) {
-	if wait, ok := s.throttle.loginAddress.check(addr); !ok {
+	if wait, ok := s.throttle.LoginAddress.Check(addr); !ok {
 		s.tooMany(c, "login_failures_per_address", wait)
 		return 0, true
 	}
@@ -64,7 +64,7 @@ func (s *Server) countLoginAttempt(c *gin.Context, email, addr string) (failures
 // loginFailed charges a wrong password to the caller's address; the
 // account's count already holds it.
 func (s *Server) loginFailed(addr string, failures int) {
-	s.throttle.loginAddress.debit(addr)
+	s.throttle.LoginAddress.Debit(addr)
 	if failures == s.Limits.LoginFailuresPerAccount {
 		s.Log.Warn("account locked after failed logins", "address", addr,
 			"failures", failures, "window", s.Limits.LoginWindow.String())
@@ -85,7 +85,7 @@ func (s *Server) loginSucceeded(ctx context.Context, email string) {
 // pruneLoginFailures deletes ended windows now and then, so emails tried
 // once do not stay in the table.
 func (s *Server) pruneLoginFailures(ctx context.Context) {
-	if !s.throttle.pruneDue(pruneEvery) {
+	if !s.throttle.PruneDue(pruneEvery) {
 		return
 	}
 	if n, err := s.DB.PruneLoginFailures(ctx, s.Limits.LoginWindow); err != nil {

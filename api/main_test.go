@@ -29,6 +29,7 @@ import (
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/processing"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
@@ -104,7 +105,7 @@ func testOptions(wf Workflows) Options {
 		EventsHeartbeat: 15 * time.Second,
 		BodyPace:        BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		Limits:          Limits{LoginWindow: 15 * time.Minute, HashWait: 2 * time.Second},
+		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 2 * time.Second},
 		Instance:        "api-test-1",
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
@@ -125,11 +126,12 @@ func (h *harness) rebuild(change func(*Options)) {
 	h.handler = h.srv.Handler()
 }
 
-// another builds a server from o, closed when the test ends.
+// another builds and starts a server from o, closed when the test ends.
 func (h *harness) another(o Options) *Server {
 	h.t.Helper()
 	srv, err := New(o)
 	require.NoError(h.t, err)
+	srv.Start(h.t.Context())
 	h.t.Cleanup(srv.Close)
 	return srv
 }
@@ -253,7 +255,7 @@ func (h *harness) addVideo(owner player, title, status string) string {
 // the API's back, which reaches the player cache moments later: tests that
 // read right after such a write get what a later request would.
 func (h *harness) announced(owner string) {
-	h.srv.owners.invalidate(owner)
+	h.srv.owners.Invalidate(owner)
 }
 
 // Fixtures are generated once per package run with ffmpeg (few frames per

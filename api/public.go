@@ -70,10 +70,10 @@ func (s *Server) vote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.rankings.invalidate()
-	s.publicList.invalidate()
-	s.owners.invalidate(owner)     // the owner's detail counts it at once
-	s.owners.invalidate(userID(c)) // and the voter's gallery shows it
+	s.rankings.Invalidate()
+	s.publicList.Invalidate()
+	s.owners.Invalidate(owner)     // the owner's detail counts it at once
+	s.owners.Invalidate(userID(c)) // and the voter's gallery shows it
 	s.metrics.votes.Inc()
 	if formDone(c) {
 		return
@@ -105,7 +105,7 @@ func (s *Server) publicRankings(c *gin.Context) {
 // cachedRankings is one ranking page from the cache, computed on a miss;
 // the API and the web pages share it.
 func (s *Server) cachedRankings(ctx context.Context, page db.Page) ([]rankingView, error) {
-	return s.rankings.get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
+	return s.rankings.Get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
 		players, err := s.DB.Rankings(ctx, page)
 		if err != nil {
 			return nil, err

@@ -1,21 +1,16 @@
 package api
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/anb-showcase/anb/db"
 )
 
 // uniqueCity isolates a test's players from other tests' in shared tables.
@@ -234,68 +229,4 @@ func TestRankings(t *testing.T) {
 		require.Equal(t, 200, r.Code)
 		assert.JSONEq(t, "[]", string(r.Body))
 	})
-}
-
-// TestRankingCacheSingleFlight: a burst for one page runs one computation;
-// a vote (invalidate) forces the next read to recompute.
-func TestRankingCacheSingleFlight(t *testing.T) {
-	rc := newRankingCache(time.Minute)
-	var calls atomic.Int32
-	release := make(chan struct{})
-	compute := func(context.Context) ([]rankingView, error) {
-		calls.Add(1)
-		<-release
-		return []rankingView{{Position: 1, Username: "Ana Pérez", City: "Bogotá", Votes: int(calls.Load())}}, nil
-	}
-	page := db.Page{City: "Bogotá", Limit: 10}
-	const n = 200
-	var wg sync.WaitGroup
-	results := make([][]rankingView, n)
-	for i := range n {
-		wg.Go(func() {
-			rows, err := rc.get(context.Background(), page, compute)
-			assert.NoError(t, err)
-			results[i] = rows
-		})
-	}
-	time.Sleep(100 * time.Millisecond) // let the burst pile up on the flight
-	close(release)
-	wg.Wait()
-	assert.EqualValues(t, 1, calls.Load(), "one computation for the whole burst")
-	for _, r := range results {
-		assert.Equal(t, 1, r[0].Votes)
-	}
-	// Cached: the same key and the same city in another case.
-	_, err := rc.get(context.Background(), db.Page{City: "BOGOTÁ", Limit: 10}, compute)
-	require.NoError(t, err)
-	assert.EqualValues(t, 1, calls.Load())
-	rc.invalidate()
-	rows, err := rc.get(context.Background(), page, compute)
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, calls.Load())
-	assert.Equal(t, 2, rows[0].Votes)
-}
-
-func TestRankingCacheTTLAndErrors(t *testing.T) {
-	rc := newRankingCache(2 * time.Second)
-	now := time.Unix(1000, 0)
-	rc.now = func() time.Time { return now }
-	var calls int
-	compute := func(context.Context) ([]rankingView, error) { calls++; return []rankingView{}, nil }
-	page := db.Page{Limit: 10}
-	for range 3 {
-		_, err := rc.get(context.Background(), page, compute)
-		require.NoError(t, err)
-	}
-	assert.Equal(t, 1, calls)
-	now = now.Add(2001 * time.Millisecond)
-	_, err := rc.get(context.Background(), page, compute)
-	require.NoError(t, err)
-	assert.Equal(t, 2, calls, "expired after the TTL")
-
-	boom := errors.New("database down")
-	_, err = rc.get(context.Background(), db.Page{Limit: 5}, func(context.Context) ([]rankingView, error) { return nil, boom })
-	assert.ErrorIs(t, err, boom)
-	_, err = rc.get(context.Background(), db.Page{Limit: 5}, compute)
-	assert.NoError(t, err, "failures are not cached")
 }

@@ -55,7 +55,7 @@ func (s *Server) publicVideos(c *gin.Context) {
 		c.Data(200, jsonContentType, pp.body)
 		return
 	}
-	voted, err := s.owners.votedAmong(ctx, viewer, pageIDs(pp.items))
+	voted, err := s.owners.VotedAmong(ctx, viewer, pageIDs(pp.items))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -91,7 +91,7 @@ func pageIDs(items []publicVideoView) []string {
 
 // publicPage is the page from the cache, computed on a miss.
 func (s *Server) publicPage(ctx context.Context, page db.Page) (*publicPage, error) {
-	return s.publicList.get(ctx, page, func(ctx context.Context) (*publicPage, error) {
+	return s.publicList.Get(ctx, page, func(ctx context.Context) (*publicPage, error) {
 		videos, err := s.DB.PublicVideos(ctx, page, "")
 		if err != nil {
 			return nil, err
@@ -139,7 +139,7 @@ func encodePage(items []publicVideoView) (*publicPage, error) {
 
 // withVoted copies the cached items with the viewer's `voted` flags.
 func (s *Server) withVoted(ctx context.Context, items []publicVideoView, viewer string) ([]publicVideoView, error) {
-	voted, err := s.owners.votedAmong(ctx, viewer, pageIDs(items))
+	voted, err := s.owners.VotedAmong(ctx, viewer, pageIDs(items))
 	if err != nil {
 		return nil, err
 	}

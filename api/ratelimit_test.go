@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"github.com/anb-showcase/anb/ratelimit"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -23,7 +24,7 @@ import (
 
 // newLimitedHarness is a harness whose server has the given limits and
 // trusted proxies.
-func newLimitedHarness(t *testing.T, l Limits, proxies ...string) *harness {
+func newLimitedHarness(t *testing.T, l ratelimit.Limits, proxies ...string) *harness {
 	t.Helper()
 	h := newHarness(t)
 	h.rebuild(func(o *Options) {
@@ -82,7 +83,7 @@ func loginBody(email, password string) map[string]string {
 func TestLoginLockoutPerAccount(t *testing.T) {
 	servers.Get(t)
 	const limit = 3
-	limits := Limits{LoginFailuresPerAccount: limit, LoginWindow: time.Minute}
+	limits := ratelimit.Limits{LoginFailuresPerAccount: limit, LoginWindow: time.Minute}
 	h, other := newLimitedHarness(t, limits), newLimitedHarness(t, limits)
 	const addrA, addrB = "192.0.2.10:4000", "198.51.100.20:5000"
 
@@ -145,7 +146,7 @@ func TestLoginLockoutPerAccount(t *testing.T) {
 
 func TestLoginFailuresPerAddress(t *testing.T) {
 	servers.Get(t)
-	h := newLimitedHarness(t, Limits{LoginFailuresPerAddress: 3, LoginWindow: time.Hour})
+	h := newLimitedHarness(t, ratelimit.Limits{LoginFailuresPerAddress: 3, LoginWindow: time.Hour})
 	p := h.newPlayer("Cali")
 	const addrA, addrB = "192.0.2.30:4000", "192.0.2.31:4000"
 	for range 3 {
@@ -173,7 +174,7 @@ func TestLoginFailuresPerAddress(t *testing.T) {
 
 func TestSignupsPerAddress(t *testing.T) {
 	servers.Get(t)
-	h := newLimitedHarness(t, Limits{SignupsPerAddressPerHour: 2})
+	h := newLimitedHarness(t, ratelimit.Limits{SignupsPerAddressPerHour: 2})
 	const addrA, addrB = "192.0.2.40:4000", "192.0.2.41:4000"
 	email := func() string { return "s-" + uuid.NewString()[:8] + "@example.com" }
 	for range 2 {
@@ -193,7 +194,7 @@ func uploadBody(t *testing.T) (*bytes.Buffer, string) {
 
 func TestUploadsInFlight(t *testing.T) {
 	servers.Get(t)
-	h := newLimitedHarness(t, Limits{UploadsInFlight: 1})
+	h := newLimitedHarness(t, ratelimit.Limits{UploadsInFlight: 1})
 	p, q := h.newPlayer("Cali"), h.newPlayer("Cali")
 
 	// The first upload stays in flight while its body trickles in.
@@ -229,7 +230,7 @@ func TestUploadsInFlight(t *testing.T) {
 
 func TestUploadsPerHour(t *testing.T) {
 	servers.Get(t)
-	h := newLimitedHarness(t, Limits{UploadsPerHour: 2})
+	h := newLimitedHarness(t, ratelimit.Limits{UploadsPerHour: 2})
 	p, q := h.newPlayer("Cali"), h.newPlayer("Cali")
 	before := countLeftovers(t)
 	for range 2 {
@@ -246,7 +247,7 @@ func TestUploadsPerHour(t *testing.T) {
 
 func TestVotesPerMinute(t *testing.T) {
 	servers.Get(t)
-	h := newLimitedHarness(t, Limits{VotesPerMinute: 3})
+	h := newLimitedHarness(t, ratelimit.Limits{VotesPerMinute: 3})
 	city := uniqueCity()
 	owner, fan, other := h.newPlayer(city), h.newPlayer(city), h.newPlayer(city)
 	var ids []string
@@ -268,7 +269,7 @@ func TestVotesPerMinute(t *testing.T) {
 // X-Forwarded-For only when the peer is a trusted proxy.
 func TestForwardedForFromTrustedProxiesOnly(t *testing.T) {
 	servers.Get(t)
-	limits := Limits{LoginFailuresPerAddress: 1, LoginWindow: time.Hour}
+	limits := ratelimit.Limits{LoginFailuresPerAddress: 1, LoginWindow: time.Hour}
 	fail := func(h *harness, peer, xff string) response {
 		return h.from(peer, xff, "POST", "/api/auth/login", "", loginBody("x-"+uuid.NewString()[:8]+"@example.com", "wrong-pass"))
 	}
@@ -307,9 +308,9 @@ func TestHashBoundKeepsRankingsFast(t *testing.T) {
 	servers.Get(t)
 	passwords, err := NewPasswords(12) // the production cost
 	require.NoError(t, err)
-	bounded := loginFlood(t, passwords, Limits{}, 64)
+	bounded := loginFlood(t, passwords, ratelimit.Limits{}, 64)
 	t.Logf("64 clients with the bound: %s", bounded)
-	unbounded := loginFlood(t, passwords, Limits{HashConcurrency: 1 << 16}, 16)
+	unbounded := loginFlood(t, passwords, ratelimit.Limits{HashConcurrency: 1 << 16}, 16)
 	t.Logf("16 clients without it: %s", unbounded)
 	assert.Less(t, bounded.p95, 250*time.Millisecond, "rankings p95 during a login flood")
 }
@@ -332,7 +333,7 @@ func jsonString(v any) string {
 
 // loginFlood runs clients sending failed logins for a few seconds and
 // times the rankings meanwhile.
-func loginFlood(t *testing.T, passwords *Passwords, limits Limits, clients int) floodResult {
+func loginFlood(t *testing.T, passwords *Passwords, limits ratelimit.Limits, clients int) floodResult {
 	t.Helper()
 	const duration = 3 * time.Second
 	h := newLimitedHarness(t, limits)

@@ -5,6 +5,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -13,7 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/pgnotify"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/web"
@@ -64,7 +68,7 @@ type Options struct {
 	// (an internal listener), which then answers 404 for it.
 	MetricsMux *http.ServeMux
 	// Limits are the rate limits; a zero limit is off.
-	Limits Limits
+	Limits ratelimit.Limits
 	// TrustedProxies are the peers whose X-Forwarded-For names the client
 	// (for the per-address limits); from any other peer it is ignored.
 	TrustedProxies []netip.Prefix
@@ -81,29 +85,49 @@ type Options struct {
 type Server struct {
 	Options
 
-	rankings   *rankingCache
-	publicList *pageCache[*publicPage]
+	rankings   *cache.Pages[[]rankingView]
+	publicList *cache.Pages[*publicPage]
 	metrics    *metrics
-	throttle   *throttle
+	throttle   *ratelimit.Throttle
 	events     *eventHub
-	owners     *ownerCache
-	site       *web.Server // the web app, which answers forms posted without script
-	engine     *gin.Engine
+	owners     *cache.Players
+	// notify is the process's one LISTEN connection, which feeds the
+	// player cache and the event streams.
+	notify *pgnotify.Hub
+	site   *web.Server // the web app, which answers forms posted without script
+	engine *gin.Engine
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
 const maxJSONBytes = 64 << 10
 
 // New builds the server's state once: caches, throttles, the event hub,
-// the web app and the routes.
+// the web app and the routes. Start begins listening for the database's
+// notifications; until then the player cache serves nothing from memory.
 func New(o Options) (*Server, error) {
 	s := &Server{Options: o}
-	s.rankings = newRankingCache(o.RankingTTL)
-	s.publicList = newPageCache[*publicPage](o.PublicCacheTTL)
+	s.rankings = cache.NewPages[[]rankingView](o.RankingTTL)
+	s.publicList = cache.NewPages[*publicPage](o.PublicCacheTTL)
 	s.metrics = newMetrics()
-	s.throttle = newThrottle(o.Limits)
-	s.events = newEventHub(o.DB, o.Log)
-	s.owners = newOwnerCache(o.DB, o.Log, o.PlayerCacheTTL)
+	s.throttle = ratelimit.NewThrottle(o.Limits)
+	s.events = newEventHub()
+	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	if o.DB != nil {
+		s.notify = pgnotify.New(o.DB, o.Log.With("component", "notify"))
+		err := errors.Join(
+			s.notify.Subscribe(db.OwnerEventsChannel, pgnotify.Subscriber{
+				Connected: s.owners.Connected, Notified: s.owners.Invalidate,
+				Dropped: func(error) { s.owners.Dropped() },
+			}),
+			s.notify.Subscribe(db.VideoEventsChannel, pgnotify.Subscriber{
+				// After a (re)connection every stream re-reads its video:
+				// the notifications of the gap are lost.
+				Connected: s.events.wakeAll, Notified: s.events.wakeVideo, Dropped: func(error) {},
+			}))
+		if err != nil {
+			return nil, fmt.Errorf("subscribe to database notifications: %w", err)
+		}
+	}
 	site, err := s.newSite()
 	if err != nil {
 		return nil, err
@@ -117,11 +141,20 @@ func New(o Options) (*Server, error) {
 // every call. Close releases what it holds once it no longer serves.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Close stops the background listener of the player caches.
-func (s *Server) Close() {
-	if s.owners != nil {
-		s.owners.close()
+// Start listens for the database's notifications until ctx ends or
+// Close is called.
+func (s *Server) Start(ctx context.Context) {
+	if s.notify != nil {
+		s.notify.Start(ctx)
 	}
+}
+
+// Close stops the listener and the player cache.
+func (s *Server) Close() {
+	if s.notify != nil {
+		s.notify.Close()
+	}
+	s.owners.Close()
 }
 
 func (s *Server) router() *gin.Engine {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/ratelimit"
 )
 
 type signupRequest struct {
@@ -144,17 +145,17 @@ func (s *Server) signup(c *gin.Context) {
 		return
 	}
 	addr := clientKey(c)
-	if wait, ok := s.throttle.signups.check(addr); !ok {
+	if wait, ok := s.throttle.Signups.Check(addr); !ok {
 		s.tooMany(c, "signups_per_address", wait)
 		return
 	}
-	release, ok := s.throttle.hash.acquire(c.Request.Context())
+	release, ok := s.throttle.Hash.Acquire(c.Request.Context())
 	if !ok {
-		s.tooMany(c, "hash_slots", hashRetry)
+		s.tooMany(c, "hash_slots", ratelimit.HashRetry)
 		return
 	}
 	// Spent only now: a signup refused for a busy server costs nothing.
-	if wait, ok := s.throttle.signups.take(addr); !ok {
+	if wait, ok := s.throttle.Signups.Take(addr); !ok {
 		release()
 		s.tooMany(c, "signups_per_address", wait)
 		return
@@ -236,9 +237,9 @@ func (s *Server) login(c *gin.Context) {
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	release, ok := s.throttle.hash.acquire(ctx)
+	release, ok := s.throttle.Hash.Acquire(ctx)
 	if !ok {
-		s.tooMany(c, "hash_slots", hashRetry)
+		s.tooMany(c, "hash_slots", ratelimit.HashRetry)
 		return
 	}
 	defer release()

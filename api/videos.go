@@ -112,7 +112,7 @@ func (s *Server) upload(c *gin.Context) {
 	}
 	// This instance's next answer shows the upload; the others learn of it
 	// from the database.
-	s.owners.invalidate(video.UserID)
+	s.owners.Invalidate(video.UserID)
 	if s.Notify != nil {
 		s.Notify()
 	}
@@ -329,7 +329,7 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 }
 
 func (s *Server) listVideos(c *gin.Context) {
-	videos, err := s.owners.list(c.Request.Context(), userID(c))
+	videos, err := s.owners.List(c.Request.Context(), userID(c))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -359,7 +359,7 @@ func (s *Server) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
 	if fresh {
 		v, err = s.DB.VideoByID(c.Request.Context(), id)
 	} else {
-		v, err = s.owners.video(c.Request.Context(), userID(c), id)
+		v, err = s.owners.Video(c.Request.Context(), userID(c), id)
 	}
 	if err != nil {
 		s.fail(c, err)
@@ -419,8 +419,8 @@ func (s *Server) deleteVideo(c *gin.Context) {
 	if err := s.Store.Delete(ctx, keys...); err != nil {
 		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
 	}
-	s.publicList.invalidate()
-	s.owners.invalidate(v.UserID)
+	s.publicList.Invalidate()
+	s.owners.Invalidate(v.UserID)
 	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
 	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})
 }

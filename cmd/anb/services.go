@@ -24,6 +24,7 @@ import (
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/processing"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/workflows"
@@ -107,7 +108,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	opts := api.Options{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
-		Limits: api.Limits{
+		Limits: ratelimit.Limits{
 			LoginWindow: cfg.LoginWindow, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
 			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
 			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
@@ -137,6 +138,9 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	if err != nil {
 		return err
 	}
+	// The database notifications feed the caches and event streams for as
+	// long as the server runs.
+	srv.Start(ctx)
 	defer srv.Close()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,

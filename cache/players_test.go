@@ -1,10 +1,8 @@
-package api
+package cache
 
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,21 +15,21 @@ import (
 	"github.com/anb-showcase/anb/db"
 )
 
-// fakeOwners is an ownerSource whose announcements the test sends.
+// fakeOwners is a PlayerSource; the test sends the announcements.
 type fakeOwners struct {
 	lists, videos atomic.Int32
 	// votesBy and votedAmong count the vote reads; voted is what they find.
 	votesBy, votedAmong atomic.Int32
 	voted               atomic.Value // []string
 	title               atomic.Value // what the rows read now say
-	events              chan db.VideoEvents
-	stopped             chan struct{}
-	// hold, when set, is closed by the test to let a list read finish.
-	hold chan struct{}
+	// hold, when set, is closed by the test to let a list read finish;
+	// reading then gets a signal as each list read starts.
+	hold    chan struct{}
+	reading chan struct{}
 }
 
 func newFakeOwners() *fakeOwners {
-	f := &fakeOwners{events: make(chan db.VideoEvents, 1), stopped: make(chan struct{})}
+	f := &fakeOwners{}
 	f.title.Store("v1")
 	f.voted.Store([]string{})
 	return f
@@ -60,6 +58,7 @@ func (f *fakeOwners) VideosByUser(_ context.Context, owner string) ([]db.Video, 
 	f.lists.Add(1)
 	title := f.title.Load().(string)
 	if f.hold != nil {
+		f.reading <- struct{}{}
 		<-f.hold
 	}
 	return []db.Video{{ID: "vid-" + owner, UserID: owner, Title: title}}, nil
@@ -74,32 +73,30 @@ func (f *fakeOwners) VideoByID(_ context.Context, id string) (*db.Video, error) 
 	return &db.Video{ID: id, UserID: owner, Title: f.title.Load().(string)}, nil
 }
 
-func (f *fakeOwners) Listen(ctx context.Context, channel string, h db.VideoEvents) {
-	if channel != db.OwnerEventsChannel {
-		panic("listening on " + channel)
-	}
-	f.events <- h
-	<-ctx.Done()
-	close(f.stopped)
-}
+// announcer stands for the database notifications reaching the cache.
+type announcer struct{ oc *Players }
 
-// connected starts the cache's listener and reports it connected.
-func connected(t *testing.T, oc *ownerCache, f *fakeOwners) db.VideoEvents {
+func (a announcer) Connected()       { a.oc.Connected() }
+func (a announcer) Changed(o string) { a.oc.Invalidate(o) }
+func (a announcer) Dropped(error)    { a.oc.Dropped() }
+
+// connected reports the cache's announcements connected.
+func connected(t *testing.T, oc *Players, _ *fakeOwners) announcer {
 	t.Helper()
-	_, err := oc.list(context.Background(), "warm-up")
+	_, err := oc.List(context.Background(), "warm-up")
 	require.NoError(t, err)
-	h := <-f.events
-	h.Connected()
-	return h
+	a := announcer{oc}
+	a.Connected()
+	return a
 }
 
-func newTestOwnerCache(f *fakeOwners) *ownerCache {
-	return newOwnerCache(f, slog.New(slog.NewTextHandler(io.Discard, nil)), time.Minute)
+func newTestOwnerCache(f *fakeOwners) *Players {
+	return NewPlayers(f, time.Minute)
 }
 
-func listTitle(t *testing.T, oc *ownerCache, owner string) string {
+func listTitle(t *testing.T, oc *Players, owner string) string {
 	t.Helper()
-	videos, err := oc.list(context.Background(), owner)
+	videos, err := oc.List(context.Background(), owner)
 	require.NoError(t, err)
 	require.Len(t, videos, 1)
 	return videos[0].Title
@@ -108,11 +105,11 @@ func listTitle(t *testing.T, oc *ownerCache, owner string) string {
 func TestOwnerCacheServesOnlyWhileAnnouncementsArrive(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	// Before the listener is connected every read goes to the database.
 	listTitle(t, oc, "ana")
 	listTitle(t, oc, "ana")
-	h := <-f.events
+	h := announcer{oc}
 	assert.EqualValues(t, 2, f.lists.Load())
 
 	h.Connected()
@@ -130,7 +127,7 @@ func TestOwnerCacheServesOnlyWhileAnnouncementsArrive(t *testing.T) {
 func TestOwnerCacheDropsAnOwnerOnAnnouncement(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	h := connected(t, oc, f)
 	assert.Equal(t, "v1", listTitle(t, oc, "ana"))
 	assert.Equal(t, "v1", listTitle(t, oc, "bea"))
@@ -148,14 +145,12 @@ func TestOwnerCacheDropsAnOwnerOnAnnouncement(t *testing.T) {
 func TestOwnerCacheKeepsNothingReadBeforeAChange(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	h := connected(t, oc, f)
-	f.hold = make(chan struct{})
+	f.hold, f.reading = make(chan struct{}), make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	wg.Go(func() { assert.Equal(t, "v1", listTitle(t, oc, "ana")) })
-	for f.lists.Load() < 2 { // the read is in flight
-		time.Sleep(time.Millisecond)
-	}
+	<-f.reading // the read is in flight
 	f.title.Store("v2")
 	h.Changed("ana")
 	close(f.hold)
@@ -167,18 +162,18 @@ func TestOwnerCacheKeepsNothingReadBeforeAChange(t *testing.T) {
 func TestOwnerCacheExpires(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	now := time.Now()
 	oc.now = func() time.Time { return now }
 	connected(t, oc, f)
 	listTitle(t, oc, "ana")
-	_, err := oc.video(context.Background(), "ana", "vid-ana")
+	_, err := oc.Video(context.Background(), "ana", "vid-ana")
 	require.NoError(t, err)
 	f.title.Store("v2")
 	assert.Equal(t, "v1", listTitle(t, oc, "ana"))
 	now = now.Add(time.Minute + time.Millisecond)
 	assert.Equal(t, "v2", listTitle(t, oc, "ana"), "past the TTL the rows are read again")
-	v, err := oc.video(context.Background(), "ana", "vid-ana")
+	v, err := oc.Video(context.Background(), "ana", "vid-ana")
 	require.NoError(t, err)
 	assert.Equal(t, "v2", v.Title)
 }
@@ -186,49 +181,47 @@ func TestOwnerCacheExpires(t *testing.T) {
 func TestOwnerCacheVideoDetail(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	h := connected(t, oc, f)
 	ctx := context.Background()
 
 	for range 2 {
-		v, err := oc.video(ctx, "ana", "vid-ana")
+		v, err := oc.Video(ctx, "ana", "vid-ana")
 		require.NoError(t, err)
 		assert.Equal(t, "ana", v.UserID)
 	}
 	assert.EqualValues(t, 1, f.videos.Load(), "the owner's second read is served from memory")
 
 	for range 2 {
-		v, err := oc.video(ctx, "bea", "vid-ana")
+		v, err := oc.Video(ctx, "bea", "vid-ana")
 		require.NoError(t, err)
 		assert.Equal(t, "ana", v.UserID, "someone else's video comes back as it is, for the 403")
 	}
 	assert.EqualValues(t, 3, f.videos.Load(), "someone else's video is not kept")
 
-	_, err := oc.video(ctx, "ana", "missing")
+	_, err := oc.Video(ctx, "ana", "missing")
 	assert.ErrorIs(t, err, db.ErrNotFound)
 
 	h.Changed("ana")
 	f.title.Store("v2")
-	v, err := oc.video(ctx, "ana", "vid-ana")
+	v, err := oc.Video(ctx, "ana", "vid-ana")
 	require.NoError(t, err)
 	assert.Equal(t, "v2", v.Title, "a change drops the owner's videos too")
 
 	v.Title = "changed by a caller"
-	again, err := oc.video(ctx, "ana", "vid-ana")
+	again, err := oc.Video(ctx, "ana", "vid-ana")
 	require.NoError(t, err)
 	assert.Equal(t, "v2", again.Title, "callers get copies")
 }
 
-func TestOwnerCacheCloseStopsTheListener(t *testing.T) {
+// TestOwnerCacheServesNothingAfterClose (that closing the server stops
+// the listener itself is pgnotify's TestCloseStopsTheConnection).
+func TestOwnerCacheServesNothingAfterClose(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	connected(t, oc, f)
-	oc.close()
-	select {
-	case <-f.stopped:
-	case <-time.After(5 * time.Second):
-		t.Fatal("listener still running after close")
-	}
+	h := connected(t, oc, f)
+	oc.Close()
+	h.Connected() // a late announcement does not bring it back
 	listTitle(t, oc, "ana")
 	listTitle(t, oc, "ana")
 	assert.EqualValues(t, 3, f.lists.Load(), "closed: every read goes to the database")
@@ -238,14 +231,14 @@ func TestOwnerCacheCloseStopsTheListener(t *testing.T) {
 func TestOwnerCacheConcurrentUse(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	h := connected(t, oc, f)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for range 200 {
 				listTitle(t, oc, "ana")
-				_, err := oc.video(context.Background(), "ana", "vid-ana")
+				_, err := oc.Video(context.Background(), "ana", "vid-ana")
 				assert.NoError(t, err)
 			}
 		})
@@ -263,11 +256,11 @@ func TestOwnerCacheConcurrentUse(t *testing.T) {
 func TestOwnerCacheKeepsAPlayersVotes(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	h := connected(t, oc, f)
 	voted := func(ids ...string) map[string]bool {
 		t.Helper()
-		got, err := oc.votedAmong(context.Background(), "ana", ids)
+		got, err := oc.VotedAmong(context.Background(), "ana", ids)
 		require.NoError(t, err)
 		return got
 	}
@@ -288,7 +281,7 @@ func TestOwnerCacheKeepsAPlayersVotes(t *testing.T) {
 func TestOwnerCacheAsksAboutAPageWhenVotesAreMany(t *testing.T) {
 	f := newFakeOwners()
 	oc := newTestOwnerCache(f)
-	defer oc.close()
+	defer oc.Close()
 	connected(t, oc, f)
 	many := make([]string, maxKeptVotes+1)
 	for i := range many {
@@ -296,7 +289,7 @@ func TestOwnerCacheAsksAboutAPageWhenVotesAreMany(t *testing.T) {
 	}
 	f.voted.Store(many)
 	for range 2 {
-		got, err := oc.votedAmong(context.Background(), "ana", []string{"v-0", "v-x"})
+		got, err := oc.VotedAmong(context.Background(), "ana", []string{"v-0", "v-x"})
 		require.NoError(t, err)
 		assert.Equal(t, map[string]bool{"v-0": true}, got)
 	}

@@ -1,4 +1,4 @@
-package api
+package ratelimit
 
 import (
 	"context"
@@ -6,30 +6,32 @@ import (
 	"time"
 )
 
-// hashSlots bounds the bcrypt runs of one Server. A bcrypt at cost 12
+// HashSlots bounds the bcrypt runs of one server. A bcrypt at cost 12
 // takes a core for a quarter of a second; unbounded, a login flood runs
 // one per request and every other request waits behind them for the CPU.
 // With at most one per core the scheduler still gets to the others, and a
 // request that cannot get a slot soon is told to come back instead of
 // piling up.
-type hashSlots struct {
+type HashSlots struct {
 	slots chan struct{}
 	wait  time.Duration
 }
 
-// hashRetry is the Retry-After of a request that found every slot taken.
-const hashRetry = time.Second
+// HashRetry is the Retry-After of a request that found every slot taken.
+const HashRetry = time.Second
 
-func newHashSlots(n int, wait time.Duration) *hashSlots {
+// NewHashSlots allows n bcrypt runs at once (GOMAXPROCS when n is not
+// positive), each waiting at most wait for its slot.
+func NewHashSlots(n int, wait time.Duration) *HashSlots {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return &hashSlots{slots: make(chan struct{}, n), wait: wait}
+	return &HashSlots{slots: make(chan struct{}, n), wait: wait}
 }
 
-// acquire waits at most the bound for a slot; ok is false when none came
+// Acquire waits at most the bound for a slot; ok is false when none came
 // free in time or the client left. release is safe to call once.
-func (h *hashSlots) acquire(ctx context.Context) (release func(), ok bool) {
+func (h *HashSlots) Acquire(ctx context.Context) (release func(), ok bool) {
 	select {
 	case h.slots <- struct{}{}:
 		return h.release, true
@@ -47,4 +49,4 @@ func (h *hashSlots) acquire(ctx context.Context) (release func(), ok bool) {
 	}
 }
 
-func (h *hashSlots) release() { <-h.slots }
+func (h *HashSlots) release() { <-h.slots }

@@ -1,4 +1,6 @@
-package api
+// Package cache keeps what the API reads often for a short time: the
+// public pages (lists, rankings) and each player's own rows.
+package cache
 
 import (
 	"context"
@@ -12,11 +14,11 @@ import (
 	"github.com/anb-showcase/anb/db"
 )
 
-// pageCache keeps computed public pages for a short time. A burst of
+// Pages keeps computed public pages for a short time. A burst of
 // requests for one page runs one query (singleflight); a change on this
 // instance invalidates every page at once, and the TTL bounds how stale a
 // page can be after changes on other instances (or by the worker).
-type pageCache[V any] struct {
+type Pages[V any] struct {
 	ttl   time.Duration
 	group singleflight.Group
 	now   func() time.Time
@@ -32,27 +34,25 @@ type pageEntry[V any] struct {
 	generation uint64
 }
 
-// rankingCache holds ranking pages.
-type rankingCache = pageCache[[]rankingView]
-
 // maxPageEntries bounds memory: many distinct city/offset pairs only make
 // the cache start over.
 const maxPageEntries = 4096
 
-func newPageCache[V any](ttl time.Duration) *pageCache[V] {
-	return &pageCache[V]{ttl: ttl, now: time.Now, entries: map[string]pageEntry[V]{}}
+// NewPages keeps pages for ttl.
+func NewPages[V any](ttl time.Duration) *Pages[V] {
+	return &Pages[V]{ttl: ttl, now: time.Now, entries: map[string]pageEntry[V]{}}
 }
 
-func newRankingCache(ttl time.Duration) *rankingCache { return newPageCache[[]rankingView](ttl) }
-
-func (pc *pageCache[V]) invalidate() {
+// Invalidate drops every page: something they show changed.
+func (pc *Pages[V]) Invalidate() {
 	pc.mu.Lock()
 	pc.generation++
 	clear(pc.entries)
 	pc.mu.Unlock()
 }
 
-func (pc *pageCache[V]) get(ctx context.Context, p db.Page, compute func(context.Context) (V, error)) (V, error) {
+// Get is page p, computed on a miss.
+func (pc *Pages[V]) Get(ctx context.Context, p db.Page, compute func(context.Context) (V, error)) (V, error) {
 	key := strings.ToLower(p.City) + "\x00" + strconv.Itoa(p.Limit) + "\x00" + strconv.Itoa(p.Offset)
 	pc.mu.Lock()
 	e, ok := pc.entries[key]

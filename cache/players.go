@@ -1,8 +1,7 @@
-package api
+package cache
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -17,19 +16,16 @@ import (
 // The database announces every write to a player's videos and every vote
 // for them or by them on db.OwnerEventsChannel, whichever instance or
 // worker made it, so an entry is dropped moments after anything changes;
-// this instance's own uploads, deletes and votes drop it at once. While the listener is not connected
-// nothing is served from memory; the TTL is a backstop.
-//
-// The listener starts with the first request and stops with close.
-type ownerCache struct {
-	src   ownerSource
-	log   *slog.Logger
+// this instance's own uploads, deletes and votes drop it at once. Until
+// Connected says announcements arrive, and after Dropped or Close, nothing
+// is served from memory; the TTL is a backstop.
+type Players struct {
+	src   PlayerSource
 	ttl   time.Duration
 	now   func() time.Time
 	group singleflight.Group
 
 	mu     sync.Mutex
-	cancel context.CancelFunc // nil until the listener starts
 	closed bool
 	live   bool // the listener is connected: announcements arrive
 	// seq counts invalidations. A read that started at seq s may store
@@ -41,13 +37,12 @@ type ownerCache struct {
 	owners  map[string]*ownerRows
 }
 
-// ownerSource is where the rows and the announcements come from: *db.DB.
-type ownerSource interface {
+// PlayerSource is where the rows come from: *db.DB.
+type PlayerSource interface {
 	VideosByUser(ctx context.Context, owner string) ([]db.Video, error)
 	VideoByID(ctx context.Context, id string) (*db.Video, error)
 	VotesBy(ctx context.Context, user string, limit int) ([]string, error)
 	VotedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error)
-	Listen(ctx context.Context, channel string, h db.VideoEvents)
 }
 
 // ownerRows is what is kept of one player.
@@ -72,13 +67,14 @@ const maxOwners = 4096
 // with more are asked of the database page by page.
 const maxKeptVotes = 2000
 
-func newOwnerCache(src ownerSource, log *slog.Logger, ttl time.Duration) *ownerCache {
-	return &ownerCache{src: src, log: log, ttl: ttl, now: time.Now,
+// NewPlayers keeps rows for ttl at most.
+func NewPlayers(src PlayerSource, ttl time.Duration) *Players {
+	return &Players{src: src, ttl: ttl, now: time.Now,
 		changed: map[string]uint64{}, owners: map[string]*ownerRows{}}
 }
 
-// list is the owner's videos, newest first.
-func (oc *ownerCache) list(ctx context.Context, owner string) ([]db.Video, error) {
+// List is the owner's videos, newest first.
+func (oc *Players) List(ctx context.Context, owner string) ([]db.Video, error) {
 	var cached []db.Video
 	start, hit := oc.begin(owner, func(r *ownerRows) bool {
 		cached = r.list
@@ -107,10 +103,10 @@ func (oc *ownerCache) list(ctx context.Context, owner string) ([]db.Video, error
 	return v.([]db.Video), nil
 }
 
-// video is the caller's video id with its vote count: db.ErrNotFound when
+// Video is the caller's video id with its vote count: db.ErrNotFound when
 // it does not exist; a video of someone else comes back as it is, and is
 // not kept.
-func (oc *ownerCache) video(ctx context.Context, caller, id string) (*db.Video, error) {
+func (oc *Players) Video(ctx context.Context, caller, id string) (*db.Video, error) {
 	var cached db.Video
 	start, hit := oc.begin(caller, func(r *ownerRows) bool {
 		row, ok := r.videos[id]
@@ -132,9 +128,9 @@ func (oc *ownerCache) video(ctx context.Context, caller, id string) (*db.Video, 
 	return v, nil
 }
 
-// votedAmong tells which of ids user voted for, from all their votes
+// VotedAmong tells which of ids user voted for, from all their votes
 // kept in memory.
-func (oc *ownerCache) votedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error) {
+func (oc *Players) VotedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error) {
 	var votes map[string]struct{}
 	start, hit := oc.begin(user, func(r *ownerRows) bool {
 		votes = r.votes
@@ -173,30 +169,18 @@ func (oc *ownerCache) votedAmong(ctx context.Context, user string, ids []string)
 	return out, nil
 }
 
-// begin starts the listener if needed and answers the sequence number a
-// read starts at. While announcements arrive it lets hit look, under the
-// lock, at what is kept of owner; true when memory answered.
-func (oc *ownerCache) begin(owner string, hit func(*ownerRows) bool) (uint64, bool) {
+// begin answers the sequence number a read starts at. While
+// announcements arrive it lets hit look, under the lock, at what is kept
+// of owner; true when memory answered.
+func (oc *Players) begin(owner string, hit func(*ownerRows) bool) (uint64, bool) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if oc.cancel == nil && !oc.closed {
-		ctx, cancel := context.WithCancel(context.Background())
-		oc.cancel = cancel
-		go oc.src.Listen(ctx, db.OwnerEventsChannel, db.VideoEvents{
-			Connected: func() { oc.flush(true) },
-			Changed:   oc.invalidate,
-			Dropped: func(err error) {
-				oc.flush(false)
-				oc.log.Warn("owner events listener dropped", "err", err)
-			},
-		})
-	}
 	rows := oc.owners[owner]
 	return oc.seq, oc.live && rows != nil && hit(rows)
 }
 
 // store keeps rows read since start, unless they may be stale already.
-func (oc *ownerCache) store(owner string, start uint64, set func(*ownerRows)) {
+func (oc *Players) store(owner string, start uint64, set func(*ownerRows)) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if !oc.live || start < oc.floor || oc.changed[owner] > start {
@@ -213,8 +197,8 @@ func (oc *ownerCache) store(owner string, start uint64, set func(*ownerRows)) {
 	set(rows)
 }
 
-// invalidate drops what is kept of owner: something of theirs changed.
-func (oc *ownerCache) invalidate(owner string) {
+// Invalidate drops what is kept of owner: something of theirs changed.
+func (oc *Players) Invalidate(owner string) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	oc.seq++
@@ -226,30 +210,35 @@ func (oc *ownerCache) invalidate(owner string) {
 	oc.changed[owner] = oc.seq
 }
 
+// Connected says announcements arrive from now on: what was kept before
+// may have missed some, so it is dropped.
+func (oc *Players) Connected() { oc.flush(true) }
+
+// Dropped says announcements stopped: nothing is served from memory until
+// Connected.
+func (oc *Players) Dropped() { oc.flush(false) }
+
 // flush drops everything: announcements may have been missed.
-func (oc *ownerCache) flush(live bool) {
+func (oc *Players) flush(live bool) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	oc.live = live
+	oc.live = live && !oc.closed
 	oc.reset()
 }
 
 // reset forgets every entry and every owner's last change; the floor
 // keeps reads that started before it from storing.
-func (oc *ownerCache) reset() {
+func (oc *Players) reset() {
 	oc.seq++
 	oc.floor = oc.seq
 	clear(oc.owners)
 	clear(oc.changed)
 }
 
-// close stops the listener.
-func (oc *ownerCache) close() {
+// Close stops serving from memory for good.
+func (oc *Players) Close() {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	oc.closed, oc.live = true, false
-	if oc.cancel != nil {
-		oc.cancel()
-	}
 	oc.reset()
 }
