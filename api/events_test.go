@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 )
 
@@ -138,7 +139,7 @@ func TestVideoEventsEndOnFailure(t *testing.T) {
 
 	// Authenticated by the session cookie, as a browser's EventSource is.
 	s := h.openStream("/api/videos/"+id+"/events", func(r *http.Request) {
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: p.Token})
+		r.AddCookie(&http.Cookie{Name: session.Cookie, Value: p.Token})
 	})
 	require.Equal(t, 200, s.resp.StatusCode)
 	e, ok := s.next(nil)

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/web"
 )
 
@@ -52,8 +53,8 @@ func (s *Server) formPage(name string, done func(*gin.Context)) gin.HandlerFunc 
 			writeProblem(c, p)
 			return
 		}
-		if !sameOrigin(c.Request) {
-			writeProblem(c, problem(403, "csrf", msgCSRF))
+		if !session.SameOrigin(c.Request) {
+			writeProblem(c, problem(403, "csrf", session.MsgCSRF))
 		}
 	}
 }

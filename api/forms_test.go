@@ -10,6 +10,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/session"
 )
 
 // postForm sends form as a browser without script does: form encoded,
@@ -22,7 +24,7 @@ func (h *harness) postForm(path string, form url.Values, token string, headers m
 	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
 	req.Header.Set("Origin", "http://example.com") // httptest.NewRequest's Host
 	if token != "" {
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+		req.AddCookie(&http.Cookie{Name: session.Cookie, Value: token})
 	}
 	return h.serve(req, headers)
 }
@@ -98,7 +100,7 @@ func TestLoginWithoutScript(t *testing.T) {
 
 	r = h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}}, "",
 		map[string]string{"Origin": "https://evil.example"})
-	assert.Contains(t, requirePage(t, r, 403), msgCSRF)
+	assert.Contains(t, requirePage(t, r, 403), session.MsgCSRF)
 	assert.Empty(t, r.Header.Values("Set-Cookie"), "a post from another site signs nobody in")
 }
 
@@ -128,7 +130,7 @@ func TestVoteWithoutScript(t *testing.T) {
 		require.NotNil(t, flash, "a message for the next page")
 		req := httptest.NewRequest("GET", "/?city=Cali", nil)
 		req.AddCookie(flash)
-		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: voter.Token})
+		req.AddCookie(&http.Cookie{Name: session.Cookie, Value: voter.Token})
 		rec := httptest.NewRecorder()
 		h.handler.ServeHTTP(rec, req)
 		require.Equal(t, 200, rec.Code)
@@ -147,7 +149,7 @@ func TestVoteWithoutScript(t *testing.T) {
 	assert.Equal(t, "/login?next="+url.QueryEscape("/?city=Cali#video-"+id), r.Header.Get("Location"))
 
 	r = vote(voter.Token, map[string]string{"Origin": "https://evil.example", "Referer": "https://evil.example/"})
-	assert.Contains(t, flashAfter(r), msgCSRF)
+	assert.Contains(t, flashAfter(r), session.MsgCSRF)
 	assert.Equal(t, "/#video-"+id, r.Header.Get("Location"), "not back to the other site")
 	assert.Zero(t, votes(), "a post from another site votes for nobody")
 

@@ -25,11 +25,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
@@ -75,14 +77,14 @@ type harness struct {
 
 var (
 	passwordsOnce sync.Once
-	testPasswords *Passwords
+	testPasswords *accounts.Passwords
 )
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	passwordsOnce.Do(func() {
 		var err error
-		testPasswords, err = NewPasswords(10)
+		testPasswords, err = accounts.NewPasswords(10)
 		if err != nil {
 			panic(err)
 		}
@@ -98,7 +100,7 @@ func newHarness(t *testing.T) *harness {
 func testOptions(wf Workflows) Options {
 	return Options{
 		DB: testEnv().DB, Store: testEnv().Store, Passwords: testPasswords,
-		Tokens:    NewTokens([]byte(testSecret), time.Hour),
+		Tokens:    session.NewTokens([]byte(testSecret), time.Hour),
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20,
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,

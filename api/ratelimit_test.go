@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -306,7 +307,7 @@ func TestForwardedForFromTrustedProxiesOnly(t *testing.T) {
 // 0.5 s with 16.
 func TestHashBoundKeepsRankingsFast(t *testing.T) {
 	servers.Get(t)
-	passwords, err := NewPasswords(12) // the production cost
+	passwords, err := accounts.NewPasswords(12) // the production cost
 	require.NoError(t, err)
 	bounded := loginFlood(t, passwords, ratelimit.Limits{}, 64)
 	t.Logf("64 clients with the bound: %s", bounded)
@@ -333,7 +334,7 @@ func jsonString(v any) string {
 
 // loginFlood runs clients sending failed logins for a few seconds and
 // times the rankings meanwhile.
-func loginFlood(t *testing.T, passwords *Passwords, limits ratelimit.Limits, clients int) floodResult {
+func loginFlood(t *testing.T, passwords *accounts.Passwords, limits ratelimit.Limits, clients int) floodResult {
 	t.Helper()
 	const duration = 3 * time.Second
 	h := newLimitedHarness(t, limits)

@@ -14,10 +14,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/anb-showcase/anb/app"
+	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/pgnotify"
 	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/web"
@@ -33,8 +36,8 @@ type Workflows interface {
 type Options struct {
 	DB        *db.DB
 	Store     *storage.Store
-	Tokens    *Tokens
-	Passwords *Passwords
+	Tokens    *session.Tokens
+	Passwords *accounts.Passwords
 	Log       *slog.Logger
 	// Workflows cancels the processing of a deleted video; nil skips it.
 	Workflows Workflows
@@ -91,6 +94,7 @@ type Server struct {
 	throttle   *ratelimit.Throttle
 	events     *eventHub
 	owners     *cache.Players
+	accounts   *accounts.Service
 	// notify is the process's one LISTEN connection, which feeds the
 	// player cache and the event streams.
 	notify *pgnotify.Hub
@@ -112,6 +116,11 @@ func New(o Options) (*Server, error) {
 	s.throttle = ratelimit.NewThrottle(o.Limits)
 	s.events = newEventHub()
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	s.accounts = &accounts.Service{
+		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
+		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
+		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
+	}
 	if o.DB != nil {
 		s.notify = pgnotify.New(o.DB, o.Log.With("component", "notify"))
 		err := errors.Join(
@@ -254,9 +263,21 @@ func (s *Server) accessLog(c *gin.Context) {
 func (s *Server) fail(c *gin.Context, err error) {
 	var p *Problem
 	var rejected *videocheck.Error
+	var invalid *app.InvalidError
+	var tooMany *app.TooManyError
 	switch {
 	case errors.As(err, &p):
 		writeProblem(c, p)
+	case errors.As(err, &invalid):
+		fields := make([]FieldError, len(invalid.Fields))
+		for i, f := range invalid.Fields {
+			fields[i] = FieldError{Field: f.Field, Message: f.Message}
+		}
+		writeProblem(c, problem(400, invalid.Code, invalid.Detail, fields...))
+	case errors.As(err, &tooMany):
+		s.tooMany(c, tooMany.Limit, tooMany.Wait)
+	case errors.Is(err, accounts.ErrInvalidCredentials):
+		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
 	case errors.As(err, &rejected):
 		writeProblem(c, rejectionProblem(rejected, s.Rules))
 	case errors.Is(err, db.ErrNotFound):

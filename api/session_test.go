@@ -9,17 +9,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/session"
 )
 
 // sessionOf returns the session cookie a response sets.
 func sessionOf(t *testing.T, r response) *http.Cookie {
 	t.Helper()
 	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		if c.Name == sessionCookie {
+		if c.Name == session.Cookie {
 			return c
 		}
 	}
-	t.Fatalf("no %s cookie in %v", sessionCookie, r.Header.Values("Set-Cookie"))
+	t.Fatalf("no %s cookie in %v", session.Cookie, r.Header.Values("Set-Cookie"))
 	return nil
 }
 
@@ -28,7 +30,7 @@ func sessionOf(t *testing.T, r response) *http.Cookie {
 func (h *harness) doCookie(method, path, token string, headers map[string]string) response {
 	h.t.Helper()
 	req := httptest.NewRequest(method, path, nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: token})
+	req.AddCookie(&http.Cookie{Name: session.Cookie, Value: token})
 	return h.serve(req, headers)
 }
 
@@ -103,7 +105,7 @@ func TestSessionCookieAuthenticates(t *testing.T) {
 	requireProblem(t, h.doCookie("GET", "/api/videos", "not-a-token", nil), 401, "unauthorized")
 	// A header wins over the cookie, even a bad one.
 	req := httptest.NewRequest("GET", "/api/videos", nil)
-	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: p.Token})
+	req.AddCookie(&http.Cookie{Name: session.Cookie, Value: p.Token})
 	req.Header.Set("Authorization", "Bearer nope")
 	rec := httptest.NewRecorder()
 	h.handler.ServeHTTP(rec, req)

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/web"
 )
 
@@ -56,14 +57,14 @@ func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int
 }
 
 // webSessions reads the signed-in player from the session cookie.
-type webSessions struct{ tokens *Tokens }
+type webSessions struct{ tokens *session.Tokens }
 
 func (w webSessions) Viewer(r *http.Request) (string, bool) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" {
+	token, ok := session.FromCookie(r)
+	if !ok {
 		return "", false
 	}
-	sub, err := w.tokens.Verify(ck.Value)
+	sub, err := w.tokens.Verify(token)
 	if err != nil {
 		return "", false
 	}

@@ -19,12 +19,14 @@ import (
 
 	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/bridge"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 	"github.com/anb-showcase/anb/workflows"
@@ -73,7 +75,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	if err != nil {
 		return err
 	}
-	passwords, err := api.NewPasswords(cfg.BcryptCost)
+	passwords, err := accounts.NewPasswords(cfg.BcryptCost)
 	if err != nil {
 		return err
 	}
@@ -107,7 +109,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 
 	opts := api.Options{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
-		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
+		Tokens: session.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
 		Limits: ratelimit.Limits{
 			LoginWindow: cfg.LoginWindow, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
 			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
