@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"testing"
 	"time"
@@ -58,31 +57,4 @@ func TestPublicListCache(t *testing.T) {
 		assert.Len(t, list(""), 1, "still the cached page")
 		assert.Eventually(t, func() bool { return len(list("")) == 2 }, 3*time.Second, 100*time.Millisecond)
 	})
-}
-
-func TestPublicPageEncoding(t *testing.T) {
-	poster := "https://bucket.example/p.jpg?X-Amz-Date=1&X-Amz-Signature=2"
-	items := []publicVideoView{
-		{VideoID: "a", Title: "<uno>", ProcessedURL: "https://bucket.example/a.mp4?X-Amz-Date=1&X-Amz-Signature=2", PosterURL: &poster},
-		{VideoID: "b", Title: "dos", ProcessedURL: "https://cdn.example/b.mp4"},
-	}
-	pp, err := encodePage(items)
-	require.NoError(t, err)
-	assert.NotContains(t, string(pp.body), `\u0026`, "links stay readable")
-	var anon []map[string]any
-	require.NoError(t, json.Unmarshal(pp.body, &anon))
-	require.Len(t, anon, 2)
-	assert.NotContains(t, anon[0], "voted")
-	assert.Equal(t, "<uno>", anon[0]["title"])
-
-	var signed []map[string]any
-	require.NoError(t, json.Unmarshal(pp.withVotedJSON(map[string]bool{"b": true}), &signed))
-	assert.Equal(t, false, signed[0]["voted"])
-	assert.Equal(t, true, signed[1]["voted"])
-	assert.Equal(t, anon[0]["processed_url"], signed[0]["processed_url"])
-
-	empty, err := encodePage(nil)
-	require.NoError(t, err)
-	assert.JSONEq(t, `[]`, string(empty.body))
-	assert.JSONEq(t, `[]`, string(empty.withVotedJSON(nil)))
 }

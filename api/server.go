@@ -16,6 +16,8 @@ import (
 
 	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/votes"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/pgnotify"
@@ -88,13 +90,13 @@ type Options struct {
 type Server struct {
 	Options
 
-	rankings   *cache.Pages[[]rankingView]
-	publicList *cache.Pages[*publicPage]
-	metrics    *metrics
-	throttle   *ratelimit.Throttle
-	events     *eventHub
-	owners     *cache.Players
-	accounts   *accounts.Service
+	catalog  *catalog.Catalog
+	votes    *votes.Service
+	metrics  *metrics
+	throttle *ratelimit.Throttle
+	events   *eventHub
+	owners   *cache.Players
+	accounts *accounts.Service
 	// notify is the process's one LISTEN connection, which feeds the
 	// player cache and the event streams.
 	notify *pgnotify.Hub
@@ -110,12 +112,12 @@ const maxJSONBytes = 64 << 10
 // notifications; until then the player cache serves nothing from memory.
 func New(o Options) (*Server, error) {
 	s := &Server{Options: o}
-	s.rankings = cache.NewPages[[]rankingView](o.RankingTTL)
-	s.publicList = cache.NewPages[*publicPage](o.PublicCacheTTL)
 	s.metrics = newMetrics()
 	s.throttle = ratelimit.NewThrottle(o.Limits)
 	s.events = newEventHub()
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
+	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners}
 	s.accounts = &accounts.Service{
 		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,

@@ -419,7 +419,7 @@ func (s *Server) deleteVideo(c *gin.Context) {
 	if err := s.Store.Delete(ctx, keys...); err != nil {
 		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
 	}
-	s.publicList.Invalidate()
+	s.catalog.Deleted()
 	s.owners.Invalidate(v.UserID)
 	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
 	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})

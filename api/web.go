@@ -19,13 +19,13 @@ import (
 type webCatalog struct{ s *Server }
 
 func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int, viewerID string) ([]web.Card, error) {
-	pp, err := w.s.publicPage(ctx, db.Page{City: city, Limit: limit, Offset: offset})
+	pp, err := w.s.catalog.Public(ctx, db.Page{City: city, Limit: limit, Offset: offset})
 	if err != nil {
 		return nil, fmt.Errorf("gallery: %w", err)
 	}
-	items := pp.items
+	items := pp.Items
 	if viewerID != "" {
-		if items, err = w.s.withVoted(ctx, items, viewerID); err != nil {
+		if items, err = w.s.catalog.WithVoted(ctx, viewerID, pp); err != nil {
 			return nil, fmt.Errorf("gallery: %w", err)
 		}
 	}
@@ -44,8 +44,7 @@ func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int,
 }
 
 func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int) ([]web.Rank, error) {
-	page := db.Page{City: city, Limit: limit, Offset: offset}
-	rows, err := w.s.cachedRankings(ctx, page)
+	rows, err := w.s.catalog.Rankings(ctx, db.Page{City: city, Limit: limit, Offset: offset})
 	if err != nil {
 		return nil, fmt.Errorf("rankings: %w", err)
 	}

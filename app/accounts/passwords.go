@@ -41,4 +41,3 @@ func (p *Passwords) Check(hash, password string) bool {
 	}
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
-
