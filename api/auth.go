@@ -20,7 +20,7 @@ func bearer(c *gin.Context) (string, bool) {
 
 // requireAuth rejects requests without a valid token with 401. The token
 // comes from the Authorization header or, without one, the session cookie.
-func (s *Server) requireAuth(c *gin.Context) {
+func (s *Handlers) requireAuth(c *gin.Context) {
 	token, fromCookie, ok := callerToken(c)
 	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="anb"`)
@@ -46,7 +46,7 @@ func userID(c *gin.Context) string { return c.GetString(userIDKey) }
 // missing token is an anonymous caller; so is an invalid one, because the
 // public list has no 401 in the contract: the answer then carries a
 // WWW-Authenticate header so a client can tell its token was refused.
-func (s *Server) optionalAuth(c *gin.Context) {
+func (s *Handlers) optionalAuth(c *gin.Context) {
 	token, fromCookie, ok := callerToken(c)
 	if !ok {
 		if c.GetHeader("Authorization") != "" {

@@ -39,20 +39,20 @@ const (
 	msgValidation   = app.MsgValidation
 	msgUnauthorized = "Se requiere un token de acceso válido."
 	msgInvalidCreds = accounts.MsgInvalidCreds
-	msgEmailTaken   = "El correo electrónico ya está registrado."
-	msgNotFound     = "El recurso solicitado no existe."
+	msgEmailTaken   = app.MsgEmailTaken
+	msgNotFound     = app.MsgNotFound
 	msgForbidden    = "No tienes permiso para acceder a este video."
-	msgInternal     = "Ocurrió un error interno. Intenta de nuevo más tarde."
-	msgUnavailable  = "El servicio no está disponible en este momento. Intenta de nuevo."
+	msgInternal     = app.MsgInternal
+	msgUnavailable  = app.MsgUnavailable
 	msgRequired     = app.MsgRequired
 	msgBadJSON      = "El cuerpo de la petición debe ser un objeto JSON válido."
 	msgTooLarge     = "El archivo supera el tamaño máximo permitido."
 	msgNotMP4       = "El archivo debe ser un video MP4 válido."
 	msgPublished    = "El video ya fue publicado y no puede eliminarse."
-	msgOwnVideo     = "No puedes votar por tu propio video."
-	msgAlreadyVoted = "Ya has votado por este video."
+	msgOwnVideo     = app.MsgOwnVideo
+	msgAlreadyVoted = app.MsgAlreadyVoted
 	msgInvalidQuery = "Parámetro inválido en la consulta."
-	msgVoted        = "Voto registrado exitosamente."
+	msgVoted        = app.MsgVoted
 	msgDeleted      = "El video ha sido eliminado exitosamente."
 	msgUploaded     = "Video subido correctamente. Procesamiento en curso."
 	msgSignedUp     = "Usuario creado exitosamente."
@@ -60,10 +60,6 @@ const (
 )
 
 func writeProblem(c *gin.Context, p *Problem) {
-	if a, ok := c.Value(formKey).(*formAnswer); ok {
-		a.problem(p) // a browser's own form post gets a page
-		return
-	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
 }

@@ -57,25 +57,22 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 }
 
 // vote records the caller's vote.
-func (s *Server) vote(c *gin.Context) {
-	if err := s.votes.Vote(c.Request.Context(), c.Param("video_id"), userID(c)); err != nil {
+func (s *Handlers) vote(c *gin.Context) {
+	if err := s.Votes.Vote(c.Request.Context(), c.Param("video_id"), userID(c)); err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.metrics.votes.Inc()
-	if formDone(c) {
-		return
-	}
+	s.Metrics.Vote()
 	c.JSON(200, gin.H{"message": msgVoted})
 }
 
-func (s *Server) publicRankings(c *gin.Context) {
+func (s *Handlers) publicRankings(c *gin.Context) {
 	page, p := pageQuery(c, 10)
 	if p != nil {
 		writeProblem(c, p)
 		return
 	}
-	out, err := s.catalog.Rankings(c.Request.Context(), page)
+	out, err := s.Catalog.Rankings(c.Request.Context(), page)
 	if err != nil {
 		s.fail(c, err)
 		return

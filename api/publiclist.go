@@ -6,14 +6,14 @@ const jsonContentType = "application/json; charset=utf-8"
 
 // publicVideos lists published videos; with a valid token each item says
 // whether the caller voted for it.
-func (s *Server) publicVideos(c *gin.Context) {
+func (s *Handlers) publicVideos(c *gin.Context) {
 	page, p := pageQuery(c, 20)
 	if p != nil {
 		writeProblem(c, p)
 		return
 	}
 	ctx := c.Request.Context()
-	pp, err := s.catalog.Public(ctx, page)
+	pp, err := s.Catalog.Public(ctx, page)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -23,7 +23,7 @@ func (s *Server) publicVideos(c *gin.Context) {
 		c.Data(200, jsonContentType, pp.JSON)
 		return
 	}
-	voted, err := s.catalog.VotedOn(ctx, viewer, pp)
+	voted, err := s.Catalog.VotedOn(ctx, viewer, pp)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -10,17 +10,14 @@ const msgLoggedOut = "Sesión cerrada."
 
 // setSession stores token in the session cookie for maxAge seconds; a
 // negative maxAge clears it.
-func (s *Server) setSession(c *gin.Context, token string, maxAge int) {
+func (s *Handlers) setSession(c *gin.Context, token string, maxAge int) {
 	session.Set(c.Writer, token, maxAge, !s.DevCookies)
 }
 
 // logout clears the session cookie; a bearer token cannot be revoked
 // here, it simply expires.
-func (s *Server) logout(c *gin.Context) {
+func (s *Handlers) logout(c *gin.Context) {
 	s.setSession(c, "", -1)
-	if formDone(c) {
-		return
-	}
 	c.JSON(200, gin.H{"message": msgLoggedOut})
 }
 

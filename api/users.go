@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/ratelimit"
 )
 
 type signupRequest struct {
@@ -78,7 +79,7 @@ func parseForm(c *gin.Context) *Problem {
 	return nil
 }
 
-func (s *Server) signup(c *gin.Context) {
+func (s *Handlers) signup(c *gin.Context) {
 	var req signupRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
 		if p := parseForm(c); p != nil {
@@ -92,12 +93,9 @@ func (s *Server) signup(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	u, err := s.accounts.SignUp(c.Request.Context(), accounts.Signup(req), clientKey(c))
+	u, err := s.Accounts.SignUp(c.Request.Context(), accounts.Signup(req), ratelimit.AddressKey(c.ClientIP()))
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	if formDone(c) {
 		return
 	}
 	c.JSON(201, gin.H{
@@ -111,7 +109,7 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-func (s *Server) login(c *gin.Context) {
+func (s *Handlers) login(c *gin.Context) {
 	var req loginRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
 		// The OAuth2 password form: username is the email.
@@ -126,15 +124,12 @@ func (s *Server) login(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	sess, err := s.accounts.LogIn(c.Request.Context(), req.Email, req.Password, clientKey(c))
+	sess, err := s.Accounts.LogIn(c.Request.Context(), req.Email, req.Password, ratelimit.AddressKey(c.ClientIP()))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	token, ttl := sess.Token, sess.TTL
 	s.setSession(c, token, ttl)
-	if formDone(c) {
-		return
-	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/storage"
@@ -28,9 +29,9 @@ import (
 
 const maxTitleRunes = 200
 
-// multipartSlack is what the multipart framing and the title may add to
+// MultipartSlack is what the multipart framing and the title may add to
 // the file itself before the whole request is cut off.
-const multipartSlack = 64 << 10
+const MultipartSlack = 64 << 10
 
 type uploadForm struct {
 	title    string
@@ -58,16 +59,16 @@ func (f *uploadForm) discard(ctx context.Context, log *slog.Logger) {
 // request in one transaction. The file is never whole in memory nor on
 // disk here. A rejected upload leaves nothing behind: the object only
 // exists once every check passed.
-func (s *Server) upload(c *gin.Context) {
+func (s *Handlers) upload(c *gin.Context) {
 	// A declared length over the limit is refused before reading a byte.
-	if c.Request.ContentLength > s.MaxUploadBytes+multipartSlack {
-		s.metrics.upload("file_too_large")
+	if c.Request.ContentLength > s.MaxUploadBytes+MultipartSlack {
+		s.Metrics.Upload("file_too_large")
 		writeProblem(c, s.tooLarge())
 		return
 	}
 	ctx := c.Request.Context()
-	body := newPacedBody(c.Writer, c.Request.Body, s.BodyPace)
-	c.Request.Body = http.MaxBytesReader(c.Writer, body, s.MaxUploadBytes+multipartSlack)
+	body := bodypace.Reader(c.Writer, c.Request.Body, s.BodyPace)
+	c.Request.Body = http.MaxBytesReader(c.Writer, body, s.MaxUploadBytes+MultipartSlack)
 	videoID := uuid.NewString()
 	form := &uploadForm{key: storage.UploadedKey(videoID)}
 	defer form.discard(ctx, s.Log)
@@ -75,7 +76,7 @@ func (s *Server) upload(c *gin.Context) {
 		// Parts already sent are dropped before the answer, so that
 		// nothing is left once the client reads it.
 		form.discard(ctx, s.Log)
-		s.metrics.upload(p.Code)
+		s.Metrics.Upload(p.Code)
 		writeProblem(c, p)
 	}
 	if p := s.readUploadForm(c, form); p != nil {
@@ -112,17 +113,17 @@ func (s *Server) upload(c *gin.Context) {
 	}
 	// This instance's next answer shows the upload; the others learn of it
 	// from the database.
-	s.owners.Invalidate(video.UserID)
+	s.Players.Invalidate(video.UserID)
 	if s.Notify != nil {
 		s.Notify()
 	}
-	s.metrics.upload("accepted")
+	s.Metrics.Upload("accepted")
 	s.Log.Info("video uploaded", "video_id", videoID, "user_id", video.UserID, "bytes", form.size)
 	c.JSON(201, gin.H{"message": msgUploaded, "task_id": wfID, "video_id": videoID})
 }
 
 // checkUpload applies the form rules, then the video rules to the bytes.
-func (s *Server) checkUpload(form *uploadForm) *Problem {
+func (s *Handlers) checkUpload(form *uploadForm) *Problem {
 	if form.staged == nil {
 		return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired})
 	}
@@ -186,7 +187,7 @@ func validateTitle(title string, present bool) *FieldError {
 const uploadReadBuffer = 256 << 10
 
 // readUploadForm walks the multipart parts as they arrive.
-func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
+func (s *Handlers) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 	mediaType, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return problem(400, "validation_error", "La petición debe ser multipart/form-data con los campos video_file y title.")
@@ -230,12 +231,12 @@ func (s *Server) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 
 // receiveFile sends the file part on to S3 as it arrives, past the recorder of
 // its boxes, stopping one byte past the limit.
-func (s *Server) receiveFile(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
+func (s *Handlers) receiveFile(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
 	form.staged = s.Store.Stage(ctx, form.key)
 	form.boxes = videocheck.NewRecorder()
 	n, err := form.staged.ReadFrom(untilNotMP4{io.TeeReader(io.LimitReader(part, s.MaxUploadBytes+1), form.boxes), form.boxes})
 	form.size = n
-	s.metrics.spilled.Add(float64(form.staged.Spilled()))
+	s.Metrics.Spilled(form.staged.Spilled())
 	if errors.Is(err, storage.ErrStaging) {
 		s.Log.Error("stage upload", "err", err)
 		return problem(500, "internal_error", msgInternal)
@@ -267,7 +268,7 @@ func (u untilNotMP4) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) tooLarge() *Problem {
+func (s *Handlers) tooLarge() *Problem {
 	return problem(400, "file_too_large", fmt.Sprintf("%s (máximo %d MB).", strings.TrimSuffix(msgTooLarge, "."), s.MaxUploadBytes>>20))
 }
 
@@ -294,7 +295,7 @@ type videoView struct {
 	Error        *string `json:"error,omitempty"`
 }
 
-func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView, error) {
+func (s *Handlers) view(ctx context.Context, v *db.Video, detail bool) (videoView, error) {
 	out := videoView{VideoID: v.ID, Title: v.Title, Status: v.Status, UploadedAt: rfc3339(v.UploadedAt)}
 	if v.Status == db.StatusProcessed && v.ProcessedAt != nil && v.ProcessedKey != nil {
 		at := rfc3339(*v.ProcessedAt)
@@ -328,8 +329,8 @@ func (s *Server) view(ctx context.Context, v *db.Video, detail bool) (videoView,
 	return out, nil
 }
 
-func (s *Server) listVideos(c *gin.Context) {
-	videos, err := s.owners.List(c.Request.Context(), userID(c))
+func (s *Handlers) listVideos(c *gin.Context) {
+	videos, err := s.Players.List(c.Request.Context(), userID(c))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -348,7 +349,7 @@ func (s *Server) listVideos(c *gin.Context) {
 
 // ownVideo loads the path's video and checks that the caller owns it;
 // fresh skips the cache, for a caller that acts on what it reads.
-func (s *Server) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
+func (s *Handlers) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
 	id := c.Param("video_id")
 	if _, err := uuid.Parse(id); err != nil {
 		writeProblem(c, problem(404, "not_found", msgNotFound))
@@ -359,7 +360,7 @@ func (s *Server) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
 	if fresh {
 		v, err = s.DB.VideoByID(c.Request.Context(), id)
 	} else {
-		v, err = s.owners.Video(c.Request.Context(), userID(c), id)
+		v, err = s.Players.Video(c.Request.Context(), userID(c), id)
 	}
 	if err != nil {
 		s.fail(c, err)
@@ -372,7 +373,7 @@ func (s *Server) ownVideo(c *gin.Context, fresh bool) (*db.Video, bool) {
 	return v, true
 }
 
-func (s *Server) getVideo(c *gin.Context) {
+func (s *Handlers) getVideo(c *gin.Context) {
 	v, ok := s.ownVideo(c, false)
 	if !ok {
 		return
@@ -387,7 +388,7 @@ func (s *Server) getVideo(c *gin.Context) {
 
 // deleteVideo removes an unpublished video: its row (with votes and an
 // unsent processing request), the processing under way and its objects.
-func (s *Server) deleteVideo(c *gin.Context) {
+func (s *Handlers) deleteVideo(c *gin.Context) {
 	v, ok := s.ownVideo(c, true)
 	if !ok {
 		return
@@ -419,8 +420,8 @@ func (s *Server) deleteVideo(c *gin.Context) {
 	if err := s.Store.Delete(ctx, keys...); err != nil {
 		s.Log.Error("remove objects of deleted video", "video_id", v.ID, "keys", keys, "err", err)
 	}
-	s.catalog.Deleted()
-	s.owners.Invalidate(v.UserID)
+	s.Catalog.Deleted()
+	s.Players.Invalidate(v.UserID)
 	s.Log.Info("video deleted", "video_id", v.ID, "user_id", v.UserID, "status", v.Status)
 	c.JSON(200, gin.H{"message": msgDeleted, "video_id": v.ID})
 }

@@ -5,13 +5,24 @@ package app
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Messages about values, the same on both front doors.
+// Messages of the contract, the same on both front doors.
 const (
+	MsgTooMany      = "Demasiadas solicitudes. Intenta de nuevo en unos segundos."
+	MsgEmailTaken   = "El correo electrónico ya está registrado."
+	MsgNotFound     = "El recurso solicitado no existe."
+	MsgOwnVideo     = "No puedes votar por tu propio video."
+	MsgAlreadyVoted = "Ya has votado por este video."
+	MsgVoted        = "Voto registrado exitosamente."
+	MsgInternal     = "Ocurrió un error interno. Intenta de nuevo más tarde."
+	MsgUnavailable  = "El servicio no está disponible en este momento. Intenta de nuevo."
+	MsgBodyTooLarge = "El cuerpo de la petición es demasiado grande."
+
 	MsgValidation = "Los datos enviados no son válidos."
 	MsgRequired   = "Este campo es obligatorio."
 	MsgNUL        = "El texto contiene caracteres no permitidos."
@@ -46,6 +57,12 @@ type TooManyError struct {
 }
 
 func (e *TooManyError) Error() string { return fmt.Sprintf("limit %s: retry in %s", e.Limit, e.Wait) }
+
+// RetryAfter is Wait in whole seconds, at least 1: Retry-After has no
+// fractions, and 0 would invite an immediate retry.
+func (e *TooManyError) RetryAfter() int {
+	return max(1, int(math.Ceil(e.Wait.Seconds())))
+}
 
 // RequiredText checks a required text field of at most maxLen runes,
 // appending what is wrong to errs.

@@ -16,12 +16,13 @@ import (
 	"github.com/google/uuid"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/server"
 	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
@@ -100,7 +101,7 @@ func BenchmarkAPI(b *testing.B) {
 // fixture is the seeded data: 9 published videos of one owner, voted for
 // by the viewer.
 type fixture struct {
-	srv                 *api.Server
+	srv                 *server.Server
 	owner, viewer       string // tokens
 	ownerEmail, videoID string
 	passwords           *accounts.Passwords
@@ -120,13 +121,13 @@ func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
 	}
 	// Requests are logged as in production, to a sink: the terminal is not measured.
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv, err := api.New(api.Options{
+	srv, err := server.New(server.Options{
 		DB: env.DB, Store: env.Store, Passwords: passwords, Log: log,
 		Tokens: session.NewTokens([]byte("bench-secret-bench-secret-bench-secret-0"), time.Hour),
 		Topic:  testenv.Topic, MaxUploadBytes: 100 << 20, Instance: "bench-1",
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
 		EventsHeartbeat: 15 * time.Second,
-		BodyPace:        api.BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
 		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 30 * time.Second},
 	})

@@ -3,6 +3,7 @@
 package ratelimit
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -73,4 +74,22 @@ func (t *Throttle) PruneDue(interval time.Duration) bool {
 	}
 	t.pruned = now
 	return true
+}
+
+// AddressKey is the key of a client address for the per-address limits:
+// an IPv6 client is keyed by its /64, which one subscriber usually holds
+// whole. The caller reads the address honouring X-Forwarded-For only from
+// a trusted proxy.
+func AddressKey(clientIP string) string {
+	ip, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return clientIP
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		if p, err := ip.Prefix(64); err == nil {
+			return p.String()
+		}
+	}
+	return ip.String()
 }

@@ -5,9 +5,11 @@ package votes
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
 )
 
@@ -24,16 +26,26 @@ type Lists interface{ Voted() }
 // Players keeps players' rows: *cache.Players.
 type Players interface{ Invalidate(owner string) }
 
+// Limiter counts a player's vote attempts: *ratelimit.Keyed.
+type Limiter interface {
+	Take(key string) (time.Duration, bool)
+}
+
 // Service records votes.
 type Service struct {
 	Store   Store
 	Lists   Lists
 	Players Players
+	// Limit bounds a player's vote attempts.
+	Limit Limiter
 }
 
 // Vote records voter's vote for videoID and drops what it changed from
 // this instance's caches; other instances learn of it from the database.
 func (s *Service) Vote(ctx context.Context, videoID, voter string) error {
+	if wait, ok := s.Limit.Take(voter); !ok {
+		return &app.TooManyError{Limit: "votes_per_minute", Wait: wait}
+	}
 	if _, err := uuid.Parse(videoID); err != nil {
 		return fmt.Errorf("vote for %q: %w", videoID, db.ErrNotFound)
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/ratelimit"
 )
 
 // fakeStore knows published videos by owner and the votes cast.
@@ -44,7 +47,7 @@ func TestVote(t *testing.T) {
 	video, draft := uuid.NewString(), uuid.NewString()
 	store := &fakeStore{published: map[string]string{video: "ana"}, votes: map[[2]string]bool{}}
 	l, p := &lists{}, &players{}
-	s := &Service{Store: store, Lists: l, Players: p}
+	s := &Service{Store: store, Lists: l, Players: p, Limit: ratelimit.NewKeyed(0, time.Minute)}
 	ctx := context.Background()
 
 	require.NoError(t, s.Vote(ctx, video, "bea"))
@@ -66,4 +69,16 @@ func TestVote(t *testing.T) {
 	}
 	assert.Equal(t, 1, l.dropped, "a refused vote changes nothing")
 	assert.Len(t, p.dropped, 2)
+}
+
+func TestVotesPerMinute(t *testing.T) {
+	video := uuid.NewString()
+	store := &fakeStore{published: map[string]string{video: "ana"}, votes: map[[2]string]bool{}}
+	s := &Service{Store: store, Lists: &lists{}, Players: &players{}, Limit: ratelimit.NewKeyed(1, time.Minute)}
+	require.NoError(t, s.Vote(context.Background(), video, "bea"))
+	var tm *app.TooManyError
+	require.ErrorAs(t, s.Vote(context.Background(), video, "bea"), &tm)
+	assert.Equal(t, "votes_per_minute", tm.Limit)
+	assert.Len(t, store.votes, 1)
+	assert.NoError(t, s.Vote(context.Background(), video, "cai"), "another player has their own count")
 }

@@ -35,7 +35,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/server"
 )
 
 // testCert is a throwaway self-signed certificate for 127.0.0.1, usable
@@ -304,13 +304,13 @@ func TestAPIMetricsOnInternalListenerOnly(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	srv, internal, err := newAPI(&Config{}, api.Options{Log: log})
+	srv, internal, err := newAPI(&Config{}, server.Options{Log: log})
 	require.NoError(t, err)
 	public := srv.Handler()
 	assert.Nil(t, internal)
 	assert.Equal(t, 200, get(public, "/metrics"), "without ANB_METRICS_ADDR /metrics stays public")
 
-	srv, internal, err = newAPI(&Config{MetricsAddr: "127.0.0.1:9100"}, api.Options{Log: log})
+	srv, internal, err = newAPI(&Config{MetricsAddr: "127.0.0.1:9100"}, server.Options{Log: log})
 	require.NoError(t, err)
 	public = srv.Handler()
 	require.NotNil(t, internal)

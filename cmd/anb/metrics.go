@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/server"
 )
 
 // newRegistry returns a registry with the Go runtime and process metrics.
@@ -66,13 +66,13 @@ func newBridgeMetrics(reg prometheus.Registerer) *bridgeMetrics {
 	return m
 }
 
-// newAPI builds the API server and, with ANB_METRICS_ADDR set, the
+// newAPI builds the server and, with ANB_METRICS_ADDR set, the
 // internal handler that alone serves /metrics (nil otherwise).
-func newAPI(cfg *Config, o api.Options) (*api.Server, *http.ServeMux, error) {
+func newAPI(cfg *Config, o server.Options) (*server.Server, *http.ServeMux, error) {
 	if cfg.MetricsAddr != "" {
 		o.MetricsMux = http.NewServeMux()
 	}
-	srv, err := api.New(o)
+	srv, err := server.New(o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("api server: %w", err)
 	}

@@ -18,14 +18,15 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/anb-showcase/anb/activities"
-	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/bridge"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/media"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/processing"
 	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/server"
 	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
@@ -107,7 +108,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	}
 	defer tc.Close()
 
-	opts := api.Options{
+	opts := server.Options{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
 		Tokens: session.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
 		Limits: ratelimit.Limits{
@@ -117,7 +118,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
 		},
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
-		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
+		BodyPace:       bodypace.Pace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
 		MaxUploadBytes: cfg.MaxUploadBytes, RankingTTL: cfg.RankingCacheTTL,
 		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL, EventsHeartbeat: cfg.EventsHeartbeat,
 		Rules: videocheck.Rules{

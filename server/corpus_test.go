@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/anb-showcase/anb/api"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,7 +233,7 @@ func TestHostileCorpus(t *testing.T) {
 		h.handler.ServeHTTP(rec, req)
 		r := response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 		requireProblem(t, r, 400, "file_too_large")
-		assert.Less(t, body.n, int64(h.srv.MaxUploadBytes+multipartSlack+1<<20), "read stopped near the limit, not at the end")
+		assert.Less(t, body.n, int64(h.srv.MaxUploadBytes+api.MultipartSlack+1<<20), "read stopped near the limit, not at the end")
 		assert.Equal(t, before, countLeftovers(t))
 	})
 }

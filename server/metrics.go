@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"net/http"
@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics are the API's Prometheus series, on a registry of their own so
+// metrics are the server's Prometheus series, on a registry of their own so
 // that several servers (tests) never collide. Requests are labelled by the
 // route pattern, never the raw path, so ids do not multiply series.
 type metrics struct {
@@ -72,7 +72,17 @@ func (m *metrics) middleware(c *gin.Context) {
 	m.latency.WithLabelValues(method, route, code).Observe(time.Since(start).Seconds())
 }
 
-func (m *metrics) upload(result string) { m.uploads.WithLabelValues(result).Inc() }
+// Upload counts an upload by its result.
+func (m *metrics) Upload(result string) { m.uploads.WithLabelValues(result).Inc() }
+
+// Spilled counts upload bytes that waited on disk.
+func (m *metrics) Spilled(n int64) { m.spilled.Add(float64(n)) }
+
+// Vote counts a vote recorded.
+func (m *metrics) Vote() { m.votes.Inc() }
+
+// RateLimited counts a 429 answer by the limit that gave it.
+func (m *metrics) RateLimited(limit string) { m.rateLimited.WithLabelValues(limit).Inc() }
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})

@@ -1,4 +1,6 @@
-package api
+// Package bodypace bounds how slowly a request body may arrive, and drains
+// what a handler left unread so that early answers reach the client.
+package bodypace
 
 import (
 	"io"
@@ -8,11 +10,11 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// BodyPace is how slowly a request body may arrive: at least MinBytes in
+// Pace is how slowly a request body may arrive: at least MinBytes in
 // every Window, or the connection is cut (a zero Window turns it off). It is what lets a phone upload
 // 100 MB over a slow link while a client trickling bytes cannot hold a
 // connection and a goroutine for ever.
-type BodyPace struct {
+type Pace struct {
 	Window   time.Duration
 	MinBytes int64
 }
@@ -24,11 +26,17 @@ type BodyPace struct {
 type pacedBody struct {
 	io.ReadCloser
 	rc    *http.ResponseController
-	pace  BodyPace
+	pace  Pace
 	since int64
 }
 
-func newPacedBody(w http.ResponseWriter, body io.ReadCloser, pace BodyPace) *pacedBody {
+// Reader paces body: the connection behind w is cut when the client
+// slows below pace.
+func Reader(w http.ResponseWriter, body io.ReadCloser, pace Pace) io.ReadCloser {
+	return newPacedBody(w, body, pace)
+}
+
+func newPacedBody(w http.ResponseWriter, body io.ReadCloser, pace Pace) *pacedBody {
 	p := &pacedBody{ReadCloser: body, rc: http.NewResponseController(w), pace: pace}
 	p.extend()
 	return p
@@ -55,7 +63,7 @@ func (p *pacedBody) extend() {
 	_ = p.rc.SetWriteDeadline(deadline.Add(p.pace.Window))
 }
 
-// drainBody lets early answers reach the client. A handler may answer
+// Drain lets early answers reach the client. A handler may answer
 // before reading the body (401 before an upload, 400 for a body over the
 // limit); closing the connection with unread bytes makes the kernel send a
 // reset, and a client that sends its whole body before reading (curl,
@@ -63,7 +71,7 @@ func (p *pacedBody) extend() {
 // answer. So after the handler the answer is flushed and the rest of the
 // body read and discarded, up to limit bytes and at the body pace; past
 // that the connection is closed anyway.
-func drainBody(limit int64, pace BodyPace) gin.HandlerFunc {
+func Drain(limit int64, pace Pace) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body := c.Request.Body
 		c.Next()

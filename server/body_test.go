@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -120,7 +121,7 @@ func TestUploadBodyPace(t *testing.T) {
 	servers.Get(t)
 	h := newHarness(t)
 	o := h.srv.Options
-	o.BodyPace = BodyPace{Window: time.Second, MinBytes: 64 << 10}
+	o.BodyPace = bodypace.Pace{Window: time.Second, MinBytes: 64 << 10}
 	ts := httptest.NewServer(h.another(o).Handler())
 	defer ts.Close()
 	addr := strings.TrimPrefix(ts.URL, "http://")

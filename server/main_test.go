@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"bytes"
@@ -25,7 +25,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/internal/testvideo"
@@ -97,7 +99,7 @@ func newHarness(t *testing.T) *harness {
 
 // testOptions are the options of every test server: the configuration's
 // defaults, with limits off and this package's servers.
-func testOptions(wf Workflows) Options {
+func testOptions(wf api.Workflows) Options {
 	return Options{
 		DB: testEnv().DB, Store: testEnv().Store, Passwords: testPasswords,
 		Tokens:    session.NewTokens([]byte(testSecret), time.Hour),
@@ -105,7 +107,7 @@ func testOptions(wf Workflows) Options {
 		Workflows: wf, Topic: testenv.Topic, MaxUploadBytes: 100 << 20,
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
 		EventsHeartbeat: 15 * time.Second,
-		BodyPace:        BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
 		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 2 * time.Second},
 		Instance:        "api-test-1",

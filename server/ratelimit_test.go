@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -70,7 +71,7 @@ func (h *harness) from(peer, xff, method, path, token string, body any) response
 func requireTooMany(t *testing.T, r response) time.Duration {
 	t.Helper()
 	p := requireProblem(t, r, 429, "too_many_requests")
-	assert.Equal(t, msgTooMany, p["detail"])
+	assert.Equal(t, app.MsgTooMany, p["detail"])
 	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	require.NoError(t, err, "Retry-After %q", r.Header.Get("Retry-After"))
 	require.GreaterOrEqual(t, secs, 1)

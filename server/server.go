@@ -1,6 +1,9 @@
-// Package api is the REST API: Gin handlers on a Server that holds their
-// dependencies, JWT auth and RFC 9457 problem responses.
-package api
+// Package server mounts the two front doors on one router: the JSON API
+// under /api, the web pages (and the forms browsers post without script),
+// /healthz, /readyz and /metrics, behind the shared middleware. It builds
+// the state both share once: caches, throttles, the use cases and the one
+// LISTEN connection that feeds the player cache and the event streams.
+package server
 
 import (
 	"context"
@@ -14,10 +17,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/anb-showcase/anb/app"
+	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/app/catalog"
 	"github.com/anb-showcase/anb/app/votes"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/pgnotify"
@@ -28,11 +32,6 @@ import (
 	"github.com/anb-showcase/anb/web"
 )
 
-// Workflows cancels processing runs; Temporal's client.Client satisfies it.
-type Workflows interface {
-	CancelWorkflow(ctx context.Context, workflowID, runID string) error
-}
-
 // Options are what a Server is built from. Every value is used as given:
 // the defaults live in one place, the configuration of cmd/anb.
 type Options struct {
@@ -42,7 +41,7 @@ type Options struct {
 	Passwords *accounts.Passwords
 	Log       *slog.Logger
 	// Workflows cancels the processing of a deleted video; nil skips it.
-	Workflows Workflows
+	Workflows api.Workflows
 	// Topic receives processing requests through the outbox.
 	Topic string
 	// Notify wakes the outbox relay after an upload committed.
@@ -64,7 +63,7 @@ type Options struct {
 	// later (database notifications).
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
-	BodyPace BodyPace
+	BodyPace bodypace.Pace
 	// Instance names this process in /healthz.
 	Instance string
 	// Ready checks named dependencies for /readyz.
@@ -85,44 +84,45 @@ type Options struct {
 	EventsHeartbeat time.Duration
 }
 
-// Server holds what the handlers need: the options and the state built
-// from them once, by New.
+// Server holds the options and the state built from them once, by New.
 type Server struct {
 	Options
 
-	catalog  *catalog.Catalog
-	votes    *votes.Service
 	metrics  *metrics
 	throttle *ratelimit.Throttle
-	events   *eventHub
 	owners   *cache.Players
+	catalog  *catalog.Catalog
 	accounts *accounts.Service
+	votes    *votes.Service
+	api      *api.Handlers
+	site     *web.Server
 	// notify is the process's one LISTEN connection, which feeds the
 	// player cache and the event streams.
 	notify *pgnotify.Hub
-	site   *web.Server // the web app, which answers forms posted without script
 	engine *gin.Engine
 }
 
-// maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
-const maxJSONBytes = 64 << 10
-
-// New builds the server's state once: caches, throttles, the event hub,
-// the web app and the routes. Start begins listening for the database's
-// notifications; until then the player cache serves nothing from memory.
+// New builds the server's state once: caches, throttles, the use cases,
+// both front doors and the routes. Start begins listening for the
+// database's notifications; until then the player cache serves nothing
+// from memory.
 func New(o Options) (*Server, error) {
-	s := &Server{Options: o}
-	s.metrics = newMetrics()
-	s.throttle = ratelimit.NewThrottle(o.Limits)
-	s.events = newEventHub()
+	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
-	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners}
+	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
 	s.accounts = &accounts.Service{
 		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
 	}
+	s.api = api.New(api.Deps{
+		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log, Workflows: o.Workflows, Topic: o.Topic,
+		Notify: o.Notify, MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
+		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
+		Accounts: s.accounts, Votes: s.votes, Catalog: s.catalog, Players: s.owners,
+		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads, Metrics: s.metrics,
+	})
 	if o.DB != nil {
 		s.notify = pgnotify.New(o.DB, o.Log.With("component", "notify"))
 		err := errors.Join(
@@ -130,11 +130,7 @@ func New(o Options) (*Server, error) {
 				Connected: s.owners.Connected, Notified: s.owners.Invalidate,
 				Dropped: func(error) { s.owners.Dropped() },
 			}),
-			s.notify.Subscribe(db.VideoEventsChannel, pgnotify.Subscriber{
-				// After a (re)connection every stream re-reads its video:
-				// the notifications of the gap are lost.
-				Connected: s.events.wakeAll, Notified: s.events.wakeVideo, Dropped: func(error) {},
-			}))
+			s.notify.Subscribe(db.VideoEventsChannel, s.api.VideoEvents()))
 		if err != nil {
 			return nil, fmt.Errorf("subscribe to database notifications: %w", err)
 		}
@@ -168,16 +164,16 @@ func (s *Server) Close() {
 	s.owners.Close()
 }
 
+// Routes lists the router's routes (the API's, with the operational ones).
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+
 func (s *Server) router() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, drainBody(2*s.MaxUploadBytes, s.BodyPace))
-	r.NoRoute(func(c *gin.Context) { writeProblem(c, problem(404, "not_found", msgNotFound)) })
-	r.NoMethod(func(c *gin.Context) {
-		writeProblem(c, problem(405, "method_not_allowed", "Método no permitido para este recurso."))
-	})
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)
 
@@ -189,31 +185,7 @@ func (s *Server) router() *gin.Engine {
 	} else {
 		r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	}
-
-	a := r.Group("/api")
-	a.GET("/openapi.yaml", serveOpenAPI)
-	a.GET("/docs", serveDocs)
-	a.GET("/docs/:file", serveDocsAsset)
-
-	a.POST("/auth/signup", private, s.formPage("signup", func(c *gin.Context) {
-		c.Redirect(http.StatusSeeOther, "/login?registered=1")
-	}), s.signup)
-	a.POST("/auth/login", private, s.formPage("login", func(c *gin.Context) {
-		c.Redirect(http.StatusSeeOther, web.SafeNext(c.Request.PostForm.Get("next")))
-	}), s.login)
-	a.POST("/auth/logout", private, s.formPage("login", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/") }), s.logout)
-
-	v := a.Group("/videos", private, s.requireAuth)
-	v.POST("/upload", s.limitUploads, s.upload)
-	v.GET("", s.listVideos)
-	v.GET("/:video_id", s.getVideo)
-	v.GET("/:video_id/events", s.videoEvents)
-	v.DELETE("/:video_id", s.deleteVideo)
-
-	p := a.Group("/public")
-	p.GET("/videos", s.optionalAuth, s.publicVideos)
-	p.POST("/videos/:video_id/vote", s.voteForm, s.requireAuth, s.limitVotes, s.vote)
-	p.GET("/rankings", s.publicRankings)
+	s.api.Register(r, s.forms)
 	return r
 }
 
@@ -230,9 +202,7 @@ func (s *Server) readyz(c *gin.Context) {
 	for _, name := range names {
 		if err := s.Ready[name](ctx); err != nil {
 			s.Log.Warn("not ready", "dependency", name, "err", err)
-			p := problem(503, "dependency_unavailable", name+" no está disponible.")
-			p.Dependency = name
-			writeProblem(c, p)
+			api.NotReady(c, name)
 			return
 		}
 	}
@@ -247,7 +217,7 @@ func (s *Server) recoverer(c *gin.Context) {
 				panic(r)
 			}
 			s.Log.Error("panic in handler", "path", c.FullPath(), "panic", r)
-			writeProblem(c, problem(500, "internal_error", msgInternal))
+			api.Internal(c)
 		}
 	}()
 	c.Next()
@@ -260,45 +230,32 @@ func (s *Server) accessLog(c *gin.Context) {
 		"duration_ms", time.Since(start).Milliseconds())
 }
 
-// fail answers err: domain errors become the contract's problems, anything
-// else is a failure of our own dependencies (logged, 500 or 503).
-func (s *Server) fail(c *gin.Context, err error) {
-	var p *Problem
-	var rejected *videocheck.Error
-	var invalid *app.InvalidError
-	var tooMany *app.TooManyError
-	switch {
-	case errors.As(err, &p):
-		writeProblem(c, p)
-	case errors.As(err, &invalid):
-		fields := make([]FieldError, len(invalid.Fields))
-		for i, f := range invalid.Fields {
-			fields[i] = FieldError{Field: f.Field, Message: f.Message}
-		}
-		writeProblem(c, problem(400, invalid.Code, invalid.Detail, fields...))
-	case errors.As(err, &tooMany):
-		s.tooMany(c, tooMany.Limit, tooMany.Wait)
-	case errors.Is(err, accounts.ErrInvalidCredentials):
-		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
-	case errors.As(err, &rejected):
-		writeProblem(c, rejectionProblem(rejected, s.Rules))
-	case errors.Is(err, db.ErrNotFound):
-		writeProblem(c, problem(404, "not_found", msgNotFound))
-	case errors.Is(err, db.ErrPublished):
-		writeProblem(c, problem(400, "video_published", msgPublished))
-	case errors.Is(err, db.ErrOwnVideo):
-		writeProblem(c, problem(400, "own_video", msgOwnVideo))
-	case errors.Is(err, db.ErrAlreadyVoted):
-		writeProblem(c, problem(400, "already_voted", msgAlreadyVoted))
-	case errors.Is(err, db.ErrEmailTaken):
-		writeProblem(c, problem(400, "email_taken", msgEmailTaken, FieldError{Field: "email", Message: msgEmailTaken}))
-	case errors.Is(err, context.DeadlineExceeded):
-		s.Log.Error("request timed out", "route", c.FullPath(), "err", err)
-		writeProblem(c, problem(503, "unavailable", msgUnavailable))
-	default:
-		s.Log.Error("request failed", "route", c.FullPath(), "err", err)
-		writeProblem(c, problem(500, "internal_error", msgInternal))
-	}
+// securityHeaders go on every answer: no content sniffing (a title or an
+// error can never run as HTML), no framing, no referrer to other origins.
+// Same-origin requests keep theirs: under no-referrer a browser's own form
+// post carries "Origin: null", which the cross-site check must refuse.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	c.Next()
 }
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+// trustProxies makes c.ClientIP read X-Forwarded-For only when the peer is
+// one of s.TrustedProxies. Gin trusts every peer unless told otherwise, and
+// a header anyone can write must not choose the key of a rate limit.
+func (s *Server) trustProxies(r *gin.Engine) {
+	r.TrustedPlatform = ""
+	r.ForwardedByClientIP = true
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	var cidrs []string
+	for _, p := range s.TrustedProxies {
+		cidrs = append(cidrs, p.String())
+	}
+	if err := r.SetTrustedProxies(cidrs); err != nil {
+		// Parsed prefixes always print as valid CIDRs; trust none if not.
+		s.Log.Error("trusted proxies", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+}

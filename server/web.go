@@ -1,4 +1,4 @@
-package api
+package server
 
 import (
 	"context"
@@ -9,23 +9,26 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/app/catalog"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/web"
 )
 
 // webCatalog gives the web pages the public lists, from the same queries
 // and ranking cache as the JSON endpoints.
-type webCatalog struct{ s *Server }
+type webCatalog struct{ c *catalog.Catalog }
 
 func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int, viewerID string) ([]web.Card, error) {
-	pp, err := w.s.catalog.Public(ctx, db.Page{City: city, Limit: limit, Offset: offset})
+	pp, err := w.c.Public(ctx, db.Page{City: city, Limit: limit, Offset: offset})
 	if err != nil {
 		return nil, fmt.Errorf("gallery: %w", err)
 	}
 	items := pp.Items
 	if viewerID != "" {
-		if items, err = w.s.catalog.WithVoted(ctx, viewerID, pp); err != nil {
+		if items, err = w.c.WithVoted(ctx, viewerID, pp); err != nil {
 			return nil, fmt.Errorf("gallery: %w", err)
 		}
 	}
@@ -44,7 +47,7 @@ func (w webCatalog) Gallery(ctx context.Context, city string, limit, offset int,
 }
 
 func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int) ([]web.Rank, error) {
-	rows, err := w.s.catalog.Rankings(ctx, db.Page{City: city, Limit: limit, Offset: offset})
+	rows, err := w.c.Rankings(ctx, db.Page{City: city, Limit: limit, Offset: offset})
 	if err != nil {
 		return nil, fmt.Errorf("rankings: %w", err)
 	}
@@ -93,7 +96,8 @@ func (s *Server) mediaOrigin() string {
 // HEAD outside /api and the operational paths.
 func (s *Server) newSite() (*web.Server, error) {
 	site, err := web.New(web.Server{
-		Catalog: webCatalog{s}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
+		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
+		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
 		MediaOrigin: s.mediaOrigin(),
 		Limits: web.UploadLimits{
 			MaxBytes: s.MaxUploadBytes, MinSeconds: s.Rules.MinDuration.Seconds(),
@@ -111,8 +115,30 @@ func (s *Server) newSite() (*web.Server, error) {
 func (s *Server) serveWeb(c *gin.Context) {
 	p, m := c.Request.URL.Path, c.Request.Method
 	if p == "/api" || strings.HasPrefix(p, "/api/") || p == "/metrics" || (m != http.MethodGet && m != http.MethodHead) {
-		writeProblem(c, problem(404, "not_found", msgNotFound))
+		api.NotFound(c)
 		return
 	}
 	s.site.ServeHTTP(c.Writer, c.Request)
+}
+
+// browserForm tells whether a browser posted the request by itself: form
+// encoded and asking for HTML. Script and API clients send JSON, and OAuth2
+// clients posting the password form do not ask for HTML.
+func browserForm(c *gin.Context) bool {
+	return c.ContentType() == "application/x-www-form-urlencoded" &&
+		strings.Contains(c.GetHeader("Accept"), "text/html")
+}
+
+// forms sends a browser's own post of a form (signup, login, logout, a
+// vote) to the web app, which answers with a page or a redirect; every
+// other client goes on to the JSON handler.
+func (s *Server) forms(name string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !browserForm(c) {
+			return
+		}
+		ctx := web.WithClient(c.Request.Context(), ratelimit.AddressKey(c.ClientIP()), c.Param("video_id"))
+		s.site.ServeForm(c.Writer, c.Request.WithContext(ctx), name)
+		c.Abort()
+	}
 }
