@@ -184,6 +184,8 @@ type throttled struct {
 }
 
 func (t *throttled) Read(b []byte) (int, error) {
+	// The slow client is the subject: its pace is time itself, there is
+	// no condition to wait for.
 	time.Sleep(t.every)
 	return t.r.Read(b[:min(len(b), t.chunk)])
 }

@@ -71,6 +71,20 @@ func (s *stream) next(comments *int) (map[string]any, bool) {
 	}
 }
 
+// comments reads until n comments (heartbeats) arrived; no event may
+// come meanwhile.
+func (s *stream) comments(n int) {
+	s.t.Helper()
+	for n > 0 {
+		line, err := s.rd.ReadString('\n')
+		require.NoError(s.t, err)
+		require.False(s.t, strings.HasPrefix(line, "data: "), "no event expected: %s", line)
+		if strings.HasPrefix(line, ":") {
+			n--
+		}
+	}
+}
+
 func bearerAuth(token string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
 }
@@ -109,9 +123,10 @@ func TestVideoEventsFollowProcessing(t *testing.T) {
 	assert.Equal(t, "processing", e["status"])
 	assert.EqualValues(t, 0, e["progress"])
 
-	// Outlive the server's write timeout, with heartbeats meanwhile.
+	// Outlive the server's write timeout (1 s): five heartbeats, 300 ms
+	// apart, come after it.
+	s.comments(5)
 	heartbeats := 0
-	time.Sleep(1500 * time.Millisecond)
 	for _, pct := range []int{25, 70} {
 		require.NoError(t, worker.SetProgress(ctx, id, pct))
 		e, ok = s.next(&heartbeats)

@@ -90,10 +90,12 @@ func TestPublicVideos(t *testing.T) {
 	city := uniqueCity()
 	a, b, viewer := h.newPlayer(city), h.newPlayer(city), h.newPlayer("Otra")
 	first := h.addVideo(a, "primero", "processed")
-	time.Sleep(20 * time.Millisecond)
 	second := h.addVideo(b, "segundo", "processed")
-	time.Sleep(20 * time.Millisecond)
 	third := h.addVideo(a, "tercero", "processed")
+	base := time.Now().Add(-time.Hour)
+	for i, id := range []string{first, second, third} {
+		stamp(t, "videos", "processed_at", id, base.Add(time.Duration(i)*time.Minute))
+	}
 	h.addVideo(a, "sin publicar", "processing")
 	require.Equal(t, 200, h.do("POST", "/api/public/videos/"+second+"/vote", viewer.Token, nil, "").Code)
 
@@ -158,9 +160,10 @@ func TestRankings(t *testing.T) {
 	city := uniqueCity()
 	// Signup order: p1, p2, p3, p4, p5 (p5 has no published video).
 	var ps []player
-	for range 5 {
+	base := time.Now().Add(-time.Hour)
+	for i := range 5 {
 		ps = append(ps, h.newPlayer(city))
-		time.Sleep(5 * time.Millisecond)
+		stamp(t, "users", "created_at", ps[i].ID, base.Add(time.Duration(i)*time.Minute))
 	}
 	voters := make([]player, 4)
 	for i := range voters {

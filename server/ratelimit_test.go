@@ -376,9 +376,21 @@ func loginFlood(t *testing.T, passwords *accounts.Passwords, limits ratelimit.Li
 		})
 	}
 
-	time.Sleep(300 * time.Millisecond) // let the flood build up
+	// The flood is under way once its first answers came back.
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, c := range logins {
+			n += c
+		}
+		return n >= clients
+	}, 30*time.Second, 10*time.Millisecond)
 	var latencies []time.Duration
-	for end := time.Now().Add(duration); time.Now().Before(end); {
+	// The rankings are sampled every 10 ms while the flood lasts.
+	sample := time.NewTicker(10 * time.Millisecond)
+	defer sample.Stop()
+	for end := time.Now().Add(duration); time.Now().Before(end); <-sample.C {
 		start := time.Now()
 		resp, err := client.Get(rankings)
 		require.NoError(t, err)
@@ -386,7 +398,6 @@ func loginFlood(t *testing.T, passwords *accounts.Passwords, limits ratelimit.Li
 		resp.Body.Close()
 		require.Equal(t, 200, resp.StatusCode)
 		latencies = append(latencies, time.Since(start))
-		time.Sleep(10 * time.Millisecond)
 	}
 	close(stop)
 	flood.Wait()

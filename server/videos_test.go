@@ -180,10 +180,12 @@ func TestListAndDetail(t *testing.T) {
 	p := h.newPlayer("Cali")
 	other := h.newPlayer("Cali")
 	ids := map[string]string{}
-	for _, st := range []string{"uploaded", "processing", "failed", "processed"} {
+	base := time.Now().Add(-time.Hour)
+	for i, st := range []string{"uploaded", "processing", "failed", "processed"} {
 		ids[st] = h.addVideo(p, "video "+st, st)
-		time.Sleep(10 * time.Millisecond) // distinct upload times for the order
+		stamp(t, "videos", "uploaded_at", ids[st], base.Add(time.Duration(i)*time.Minute)) // distinct upload times for the order
 	}
+	h.announced(p.ID)
 	h.addVideo(other, "not mine", "processed")
 
 	r := h.do("GET", "/api/videos", p.Token, nil, "")
