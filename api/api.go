@@ -15,6 +15,7 @@ import (
 	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/videos"
 	"github.com/anb-showcase/anb/app/votes"
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
@@ -25,11 +26,6 @@ import (
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
-
-// Workflows cancels processing runs; Temporal's client.Client satisfies it.
-type Workflows interface {
-	CancelWorkflow(ctx context.Context, workflowID, runID string) error
-}
 
 // Metrics counts what the handlers decide: *server.Metrics.
 type Metrics interface {
@@ -45,8 +41,6 @@ type Deps struct {
 	Store  *storage.Store
 	Tokens *session.Tokens
 	Log    *slog.Logger
-	// Workflows cancels the processing of a deleted video; nil skips it.
-	Workflows Workflows
 	// Topic receives processing requests through the outbox.
 	Topic string
 	// Notify wakes the outbox relay after an upload committed.
@@ -66,6 +60,7 @@ type Deps struct {
 
 	Accounts *accounts.Service
 	Votes    *votes.Service
+	Videos   *videos.Service
 	Catalog  *catalog.Catalog
 	Players  *cache.Players
 	// Uploading bounds a player's uploads at once, Uploads per hour.
@@ -160,6 +155,8 @@ func (s *Handlers) fail(c *gin.Context, err error) {
 		writeProblem(c, problem(400, invalid.Code, invalid.Detail, fields...))
 	case errors.As(err, &tooMany):
 		s.tooMany(c, tooMany.Limit, tooMany.Wait)
+	case errors.Is(err, videos.ErrForbidden):
+		writeProblem(c, problem(403, "forbidden", msgForbidden))
 	case errors.Is(err, accounts.ErrInvalidCredentials):
 		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
 	case errors.As(err, &rejected):

@@ -25,8 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun/driver/pgdriver"
 
-	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/app/videos"
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
@@ -99,7 +99,7 @@ func newHarness(t *testing.T) *harness {
 
 // testOptions are the options of every test server: the configuration's
 // defaults, with limits off and this package's servers.
-func testOptions(wf api.Workflows) Options {
+func testOptions(wf videos.Workflows) Options {
 	return Options{
 		DB: testEnv().DB, Store: testEnv().Store, Passwords: testPasswords,
 		Tokens:    session.NewTokens([]byte(testSecret), time.Hour),

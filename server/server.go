@@ -20,6 +20,7 @@ import (
 	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/videos"
 	"github.com/anb-showcase/anb/app/votes"
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
@@ -41,7 +42,7 @@ type Options struct {
 	Passwords *accounts.Passwords
 	Log       *slog.Logger
 	// Workflows cancels the processing of a deleted video; nil skips it.
-	Workflows api.Workflows
+	Workflows videos.Workflows
 	// Topic receives processing requests through the outbox.
 	Topic string
 	// Notify wakes the outbox relay after an upload committed.
@@ -116,11 +117,12 @@ func New(o Options) (*Server, error) {
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
 	}
+	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog, Log: o.Log}
 	s.api = api.New(api.Deps{
-		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log, Workflows: o.Workflows, Topic: o.Topic,
+		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log, Topic: o.Topic,
 		Notify: o.Notify, MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
-		Accounts: s.accounts, Votes: s.votes, Catalog: s.catalog, Players: s.owners,
+		Accounts: s.accounts, Votes: s.votes, Videos: vids, Catalog: s.catalog, Players: s.owners,
 		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads, Metrics: s.metrics,
 	})
 	if o.DB != nil {
