@@ -109,8 +109,10 @@ func testOptions(wf videos.Workflows) Options {
 		EventsHeartbeat: 15 * time.Second,
 		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 2 * time.Second},
-		Instance:        "api-test-1",
+		// A long bcrypt wait: on a loaded machine a test's few signups and
+		// logins queue for a slot instead of being told to come back.
+		Limits:   ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 30 * time.Second},
+		Instance: "api-test-1",
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},
