@@ -71,9 +71,9 @@ func (s *stream) next(comments *int) (map[string]any, bool) {
 	}
 }
 
-// comments reads until n comments (heartbeats) arrived; no event may
-// come meanwhile.
-func (s *stream) comments(n int) {
+// comments reads until n comments (heartbeats) arrived, counting them in
+// seen; no event may come meanwhile.
+func (s *stream) comments(n int, seen *int) {
 	s.t.Helper()
 	for n > 0 {
 		line, err := s.rd.ReadString('\n')
@@ -81,6 +81,7 @@ func (s *stream) comments(n int) {
 		require.False(s.t, strings.HasPrefix(line, "data: "), "no event expected: %s", line)
 		if strings.HasPrefix(line, ":") {
 			n--
+			*seen++
 		}
 	}
 }
@@ -125,8 +126,8 @@ func TestVideoEventsFollowProcessing(t *testing.T) {
 
 	// Outlive the server's write timeout (1 s): five heartbeats, 300 ms
 	// apart, come after it.
-	s.comments(5)
 	heartbeats := 0
+	s.comments(5, &heartbeats)
 	for _, pct := range []int{25, 70} {
 		require.NoError(t, worker.SetProgress(ctx, id, pct))
 		e, ok = s.next(&heartbeats)
