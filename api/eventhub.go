@@ -1,24 +1,12 @@
 package api
 
-import (
-	"context"
-	"log/slog"
-	"sync"
+import "sync"
 
-	"github.com/anb-showcase/anb/db"
-)
-
-// eventHub fans the database's video notifications out to the streams of
-// this instance. It holds one LISTEN connection while anyone is watching
-// and none otherwise.
+// eventHub fans the database's video notifications, which the server's
+// one LISTEN connection receives, out to the streams of this instance.
 type eventHub struct {
-	db  *db.DB
-	log *slog.Logger
-
-	mu     sync.Mutex
-	subs   map[string]map[*watcher]struct{}
-	count  int
-	cancel context.CancelFunc
+	mu   sync.Mutex
+	subs map[string]map[*watcher]struct{}
 }
 
 // watcher is one stream's wake-up: a pending signal means "re-read the
@@ -28,11 +16,11 @@ type watcher struct {
 	wake    chan struct{}
 }
 
-func newEventHub(d *db.DB, log *slog.Logger) *eventHub {
-	return &eventHub{db: d, log: log, subs: map[string]map[*watcher]struct{}{}}
+func newEventHub() *eventHub {
+	return &eventHub{subs: map[string]map[*watcher]struct{}{}}
 }
 
-// subscribe starts watching videoID, and the listener if it was idle.
+// subscribe starts watching videoID.
 func (h *eventHub) subscribe(videoID string) *watcher {
 	w := &watcher{videoID: videoID, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
@@ -41,31 +29,16 @@ func (h *eventHub) subscribe(videoID string) *watcher {
 		h.subs[videoID] = map[*watcher]struct{}{}
 	}
 	h.subs[videoID][w] = struct{}{}
-	h.count++
-	if h.cancel == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		h.cancel = cancel
-		go h.db.ListenVideoEvents(ctx, db.VideoEvents{
-			Connected: h.wakeAll,
-			Changed:   h.wakeVideo,
-			Dropped:   func(err error) { h.log.Warn("video events listener dropped", "err", err) },
-		})
-	}
 	return w
 }
 
-// unsubscribe stops watching; the last one out closes the listener.
+// unsubscribe stops watching.
 func (h *eventHub) unsubscribe(w *watcher) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.subs[w.videoID], w)
 	if len(h.subs[w.videoID]) == 0 {
 		delete(h.subs, w.videoID)
-	}
-	h.count--
-	if h.count == 0 && h.cancel != nil {
-		h.cancel()
-		h.cancel = nil
 	}
 }
 

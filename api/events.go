@@ -12,10 +12,6 @@ import (
 	"github.com/anb-showcase/anb/db"
 )
 
-// defaultHeartbeat keeps proxies and load balancers from closing a quiet
-// stream.
-const defaultHeartbeat = 15 * time.Second
-
 // videoEvent is the data of one server-sent event.
 type videoEvent struct {
 	VideoID  string  `json:"video_id"`
@@ -49,7 +45,7 @@ func (e videoEvent) final() bool {
 // state first, then one event per change, until it is processed or failed.
 // Changes arrive through PostgreSQL notifications, so a write made through
 // any instance reaches every stream.
-func (s *Server) videoEvents(c *gin.Context) {
+func (s *Handlers) videoEvents(c *gin.Context) {
 	// Fresh: the stream must start from the row as it is now.
 	v, ok := s.ownVideo(c, true)
 	if !ok {
@@ -70,11 +66,7 @@ func (s *Server) videoEvents(c *gin.Context) {
 	c.Status(http.StatusOK)
 
 	ctx := c.Request.Context()
-	heartbeat := s.EventsHeartbeat
-	if heartbeat <= 0 {
-		heartbeat = defaultHeartbeat
-	}
-	tick := time.NewTicker(heartbeat)
+	tick := time.NewTicker(s.EventsHeartbeat)
 	defer tick.Stop()
 
 	last := eventOf(v)
@@ -112,7 +104,7 @@ func (s *Server) videoEvents(c *gin.Context) {
 }
 
 // sendEvent writes one event and flushes it; false when the client left.
-func (s *Server) sendEvent(c *gin.Context, e videoEvent) bool {
+func (s *Handlers) sendEvent(c *gin.Context, e videoEvent) bool {
 	b, err := json.Marshal(e)
 	if err != nil {
 		s.Log.Error("encode video event", "err", err)

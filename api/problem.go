@@ -4,6 +4,9 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/anb-showcase/anb/app"
+	"github.com/anb-showcase/anb/app/accounts"
 )
 
 // FieldError names a field and what is wrong with it.
@@ -33,35 +36,30 @@ func problem(status int, code, detail string, fields ...FieldError) *Problem {
 
 // Messages of the contract, kept in one place.
 const (
-	msgValidation      = "Los datos enviados no son válidos."
-	msgUnauthorized    = "Se requiere un token de acceso válido."
-	msgInvalidCreds    = "Correo electrónico o contraseña incorrectos."
-	msgPasswordsDiffer = "Las contraseñas no coinciden."
-	msgEmailTaken      = "El correo electrónico ya está registrado."
-	msgNotFound        = "El recurso solicitado no existe."
-	msgForbidden       = "No tienes permiso para acceder a este video."
-	msgInternal        = "Ocurrió un error interno. Intenta de nuevo más tarde."
-	msgUnavailable     = "El servicio no está disponible en este momento. Intenta de nuevo."
-	msgRequired        = "Este campo es obligatorio."
-	msgBadJSON         = "El cuerpo de la petición debe ser un objeto JSON válido."
-	msgTooLarge        = "El archivo supera el tamaño máximo permitido."
-	msgNotMP4          = "El archivo debe ser un video MP4 válido."
-	msgPublished       = "El video ya fue publicado y no puede eliminarse."
-	msgOwnVideo        = "No puedes votar por tu propio video."
-	msgAlreadyVoted    = "Ya has votado por este video."
-	msgInvalidQuery    = "Parámetro inválido en la consulta."
-	msgVoted           = "Voto registrado exitosamente."
-	msgDeleted         = "El video ha sido eliminado exitosamente."
-	msgUploaded        = "Video subido correctamente. Procesamiento en curso."
-	msgSignedUp        = "Usuario creado exitosamente."
-	msgNUL             = "El texto contiene caracteres no permitidos."
+	msgValidation   = app.MsgValidation
+	msgUnauthorized = "Se requiere un token de acceso válido."
+	msgInvalidCreds = accounts.MsgInvalidCreds
+	msgEmailTaken   = app.MsgEmailTaken
+	msgNotFound     = app.MsgNotFound
+	msgForbidden    = "No tienes permiso para acceder a este video."
+	msgInternal     = app.MsgInternal
+	msgUnavailable  = app.MsgUnavailable
+	msgRequired     = app.MsgRequired
+	msgBadJSON      = "El cuerpo de la petición debe ser un objeto JSON válido."
+	msgTooLarge     = "El archivo supera el tamaño máximo permitido."
+	msgNotMP4       = "El archivo debe ser un video MP4 válido."
+	msgPublished    = "El video ya fue publicado y no puede eliminarse."
+	msgOwnVideo     = app.MsgOwnVideo
+	msgAlreadyVoted = app.MsgAlreadyVoted
+	msgInvalidQuery = "Parámetro inválido en la consulta."
+	msgVoted        = app.MsgVoted
+	msgDeleted      = "El video ha sido eliminado exitosamente."
+	msgUploaded     = "Video subido correctamente. Procesamiento en curso."
+	msgSignedUp     = "Usuario creado exitosamente."
+	msgNUL          = app.MsgNUL
 )
 
 func writeProblem(c *gin.Context, p *Problem) {
-	if a, ok := c.Value(formKey).(*formAnswer); ok {
-		a.problem(p) // a browser's own form post gets a page
-		return
-	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
 }

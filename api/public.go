@@ -1,14 +1,12 @@
 package api
 
 import (
-	"context"
 	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"github.com/anb-showcase/anb/db"
 )
@@ -58,62 +56,26 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 	return p, nil
 }
 
-// vote records the caller's vote; the database settles races.
-func (s *Server) vote(c *gin.Context) {
-	id := c.Param("video_id")
-	if _, err := uuid.Parse(id); err != nil {
-		s.fail(c, db.ErrNotFound)
-		return
-	}
-	owner, err := s.DB.Vote(c.Request.Context(), id, userID(c))
-	if err != nil {
+// vote records the caller's vote.
+func (s *Handlers) vote(c *gin.Context) {
+	if err := s.Votes.Vote(c.Request.Context(), c.Param("video_id"), userID(c)); err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.rankings.invalidate()
-	s.publicList.invalidate()
-	s.owners.invalidate(owner)     // the owner's detail counts it at once
-	s.owners.invalidate(userID(c)) // and the voter's gallery shows it
-	s.metrics.votes.Inc()
-	if formDone(c) {
-		return
-	}
+	s.Metrics.Vote()
 	c.JSON(200, gin.H{"message": msgVoted})
 }
 
-type rankingView struct {
-	Position int    `json:"position"`
-	Username string `json:"username"`
-	City     string `json:"city"`
-	Votes    int    `json:"votes"`
-}
-
-func (s *Server) publicRankings(c *gin.Context) {
+func (s *Handlers) publicRankings(c *gin.Context) {
 	page, p := pageQuery(c, 10)
 	if p != nil {
 		writeProblem(c, p)
 		return
 	}
-	out, err := s.cachedRankings(c.Request.Context(), page)
+	out, err := s.Catalog.Rankings(c.Request.Context(), page)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(200, out)
-}
-
-// cachedRankings is one ranking page from the cache, computed on a miss;
-// the API and the web pages share it.
-func (s *Server) cachedRankings(ctx context.Context, page db.Page) ([]rankingView, error) {
-	return s.rankings.get(ctx, page, func(ctx context.Context) ([]rankingView, error) {
-		players, err := s.DB.Rankings(ctx, page)
-		if err != nil {
-			return nil, err
-		}
-		out := make([]rankingView, len(players))
-		for i, pl := range players {
-			out[i] = rankingView{Position: page.Offset + i + 1, Username: pl.FirstName + " " + pl.LastName, City: pl.City, Votes: pl.Votes}
-		}
-		return out, nil
-	})
 }

@@ -4,17 +4,14 @@ import (
 	"cmp"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"net/mail"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
-	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/ratelimit"
 )
 
 type signupRequest struct {
@@ -82,22 +79,7 @@ func parseForm(c *gin.Context) *Problem {
 	return nil
 }
 
-func requiredText(errs []FieldError, field, value string, maxLen int) []FieldError {
-	switch {
-	case value == "":
-		return append(errs, FieldError{Field: field, Message: msgRequired})
-	case !utf8.ValidString(value):
-		return append(errs, FieldError{Field: field, Message: "Texto con codificación inválida."})
-	case strings.ContainsRune(value, 0):
-		// PostgreSQL cannot store NUL in text: refuse it as the client's error.
-		return append(errs, FieldError{Field: field, Message: msgNUL})
-	case utf8.RuneCountInString(value) > maxLen:
-		return append(errs, FieldError{Field: field, Message: fmt.Sprintf("Máximo %d caracteres.", maxLen)})
-	}
-	return errs
-}
-
-func (s *Server) signup(c *gin.Context) {
+func (s *Handlers) signup(c *gin.Context) {
 	var req signupRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
 		if p := parseForm(c); p != nil {
@@ -111,69 +93,9 @@ func (s *Server) signup(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	for _, f := range []*string{&req.FirstName, &req.LastName, &req.Email, &req.City, &req.Country} {
-		*f = strings.TrimSpace(*f)
-	}
-	var errs []FieldError
-	errs = requiredText(errs, "first_name", req.FirstName, 100)
-	errs = requiredText(errs, "last_name", req.LastName, 100)
-	errs = requiredText(errs, "email", req.Email, 100)
-	if req.Email != "" && !validEmail(req.Email) {
-		errs = append(errs, FieldError{Field: "email", Message: "Correo electrónico inválido."})
-	}
-	switch {
-	case req.Password1 == "":
-		errs = append(errs, FieldError{Field: "password1", Message: msgRequired})
-	case utf8.RuneCountInString(req.Password1) < 8:
-		errs = append(errs, FieldError{Field: "password1", Message: "La contraseña debe tener al menos 8 caracteres."})
-	case len(req.Password1) > 72:
-		errs = append(errs, FieldError{Field: "password1", Message: "La contraseña no puede superar 72 bytes."})
-	}
-	if req.Password2 == "" {
-		errs = append(errs, FieldError{Field: "password2", Message: msgRequired})
-	}
-	errs = requiredText(errs, "city", req.City, 100)
-	errs = requiredText(errs, "country", req.Country, 100)
-	if len(errs) > 0 {
-		writeProblem(c, problem(400, "validation_error", msgValidation, errs...))
-		return
-	}
-	if req.Password1 != req.Password2 {
-		writeProblem(c, problem(400, "password_mismatch", msgPasswordsDiffer,
-			FieldError{Field: "password2", Message: msgPasswordsDiffer}))
-		return
-	}
-	addr := clientKey(c)
-	if wait, ok := s.throttle.signups.check(addr); !ok {
-		s.tooMany(c, "signups_per_address", wait)
-		return
-	}
-	release, ok := s.throttle.hash.acquire(c.Request.Context())
-	if !ok {
-		s.tooMany(c, "hash_slots", hashRetry)
-		return
-	}
-	// Spent only now: a signup refused for a busy server costs nothing.
-	if wait, ok := s.throttle.signups.take(addr); !ok {
-		release()
-		s.tooMany(c, "signups_per_address", wait)
-		return
-	}
-	hash, err := s.Passwords.Hash(req.Password1)
-	release()
+	u, err := s.Accounts.SignUp(c.Request.Context(), accounts.Signup(req), ratelimit.AddressKey(c.ClientIP()))
 	if err != nil {
 		s.fail(c, err)
-		return
-	}
-	u := &db.User{
-		ID: uuid.NewString(), FirstName: req.FirstName, LastName: req.LastName,
-		Email: strings.ToLower(req.Email), PasswordHash: hash, City: req.City, Country: req.Country,
-	}
-	if err := s.DB.CreateUser(c.Request.Context(), u); err != nil {
-		s.fail(c, err)
-		return
-	}
-	if formDone(c) {
 		return
 	}
 	c.JSON(201, gin.H{
@@ -182,18 +104,12 @@ func (s *Server) signup(c *gin.Context) {
 	})
 }
 
-func validEmail(s string) bool {
-	addr, err := mail.ParseAddress(s)
-	// ParseAddress accepts "Name <a@b>"; only a bare address is an email here.
-	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndex(s, "@")+1:], ".")
-}
-
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 }
 
-func (s *Server) login(c *gin.Context) {
+func (s *Handlers) login(c *gin.Context) {
 	var req loginRequest
 	if c.ContentType() == "application/x-www-form-urlencoded" {
 		// The OAuth2 password form: username is the email.
@@ -208,58 +124,12 @@ func (s *Server) login(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	req.Email = strings.TrimSpace(req.Email)
-	var errs []FieldError
-	if req.Email == "" {
-		errs = append(errs, FieldError{Field: "email", Message: msgRequired})
-	} else if strings.ContainsRune(req.Email, 0) {
-		errs = append(errs, FieldError{Field: "email", Message: msgNUL})
-	}
-	if req.Password == "" {
-		errs = append(errs, FieldError{Field: "password", Message: msgRequired})
-	}
-	if len(errs) > 0 {
-		writeProblem(c, problem(400, "validation_error", msgValidation, errs...))
-		return
-	}
-	ctx := c.Request.Context()
-	addr := clientKey(c)
-	if s.loginRefused(c, req.Email, addr) {
-		return
-	}
-	u, err := s.DB.UserByEmail(ctx, req.Email)
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		s.fail(c, err)
-		return
-	}
-	hash := ""
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	release, ok := s.throttle.hash.acquire(ctx)
-	if !ok {
-		s.tooMany(c, "hash_slots", hashRetry)
-		return
-	}
-	defer release()
-	failures, refused := s.countLoginAttempt(c, req.Email, addr)
-	if refused {
-		return
-	}
-	if !s.Passwords.Check(hash, req.Password) {
-		s.loginFailed(addr, failures)
-		writeProblem(c, problem(401, "invalid_credentials", msgInvalidCreds))
-		return
-	}
-	s.loginSucceeded(ctx, req.Email)
-	token, ttl, err := s.Tokens.Issue(u.ID)
+	sess, err := s.Accounts.LogIn(c.Request.Context(), req.Email, req.Password, ratelimit.AddressKey(c.ClientIP()))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	token, ttl := sess.Token, sess.TTL
 	s.setSession(c, token, ttl)
-	if formDone(c) {
-		return
-	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 }

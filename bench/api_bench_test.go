@@ -16,10 +16,14 @@ import (
 	"github.com/google/uuid"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/processing"
+	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/server"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
@@ -97,17 +101,17 @@ func BenchmarkAPI(b *testing.B) {
 // fixture is the seeded data: 9 published videos of one owner, voted for
 // by the viewer.
 type fixture struct {
-	srv                 *api.Server
+	srv                 *server.Server
 	owner, viewer       string // tokens
 	ownerEmail, videoID string
-	passwords           *api.Passwords
+	passwords           *accounts.Passwords
 	hash                string
 }
 
 func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
 	b.Helper()
 	ctx := context.Background()
-	passwords, err := api.NewPasswords(cfg.bcryptCost)
+	passwords, err := accounts.NewPasswords(cfg.bcryptCost)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,15 +121,20 @@ func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
 	}
 	// Requests are logged as in production, to a sink: the terminal is not measured.
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	srv := &api.Server{
+	srv, err := server.New(server.Options{
 		DB: env.DB, Store: env.Store, Passwords: passwords, Log: log,
-		Tokens: api.NewTokens([]byte("bench-secret-bench-secret-bench-secret-0"), time.Hour),
+		Tokens: session.NewTokens([]byte("bench-secret-bench-secret-bench-secret-0"), time.Hour),
 		Topic:  testenv.Topic, MaxUploadBytes: 100 << 20, Instance: "bench-1",
-		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second,
-		BodyPace: api.BodyPace{Window: 30 * time.Second, MinBytes: 256 << 10},
-		Rules:    videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
-		Limits:   api.Limits{HashWait: 30 * time.Second},
+		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
+		EventsHeartbeat: 15 * time.Second,
+		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
+		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 30 * time.Second},
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
+	srv.Start(b.Context())
 	user := func() (string, string) {
 		id := uuid.NewString()
 		email := "p-" + id + "@example.com"

@@ -27,67 +27,46 @@ const listenCheck = 100 * time.Millisecond
 // pinged; a second silent period means the connection is gone.
 const listenIdle = 15 * time.Second
 
-// VideoEvents are the callbacks of a LISTEN connection.
-type VideoEvents struct {
-	// Connected runs each time the connection is (re)established:
-	// notifications sent while it was down are lost, so the caller
-	// re-reads what it watches.
+// Notifications are the callbacks of a LISTEN connection.
+type Notifications struct {
+	// Connected runs once the connection listens: notifications sent
+	// before were lost, so the caller re-reads what it watches.
 	Connected func()
-	// Changed gets each notification's payload: a video's id on
-	// VideoEventsChannel, a player's on OwnerEventsChannel.
-	Changed func(videoID string)
-	// Dropped gets why a connection was lost or could not be made; another
-	// is tried after a short wait.
-	Dropped func(error)
+	// Notified gets each notification's channel and payload: a video's id
+	// on VideoEventsChannel, a player's on OwnerEventsChannel.
+	Notified func(channel, payload string)
 }
 
-// ListenVideoEvents holds one LISTEN connection on VideoEventsChannel
-// until ctx ends.
-func (d *DB) ListenVideoEvents(ctx context.Context, h VideoEvents) {
-	d.Listen(ctx, VideoEventsChannel, h)
+// ListenOnce holds one LISTEN connection on channels until it is lost or
+// ctx ends; connected says whether it got to listen. Reconnecting is the
+// caller's choice.
+func (d *DB) ListenOnce(ctx context.Context, channels []string, h Notifications) (connected bool, err error) {
+	return d.listenOnce(ctx, channels, h)
 }
 
-// Listen holds one LISTEN connection on channel until ctx ends, making a
-// new one after each loss.
-func (d *DB) Listen(ctx context.Context, channel string, h VideoEvents) {
-	const first = 200 * time.Millisecond
-	wait := first
-	for {
-		connected, err := d.listenOnce(ctx, channel, h)
-		if ctx.Err() != nil {
-			return
-		}
-		h.Dropped(err)
-		if connected {
-			wait = first
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 5*time.Second)
+func (d *DB) listenOnce(ctx context.Context, channels []string, h Notifications) (connected bool, err error) {
+	if len(channels) == 0 {
+		return false, errors.New("listen: no channel")
 	}
-}
-
-func (d *DB) listenOnce(ctx context.Context, channel string, h VideoEvents) (connected bool, err error) {
 	ln := pgdriver.NewListener(d.bun)
 	defer ln.Close()
-	if err := ln.Listen(ctx, channel); err != nil {
-		return false, fmt.Errorf("listen %s: %w", channel, err)
+	if err := ln.Listen(ctx, channels...); err != nil {
+		return false, fmt.Errorf("listen %v: %w", channels, err)
 	}
+	// Pings go on the first channel; every channel shares the connection.
+	channel := channels[0]
 	if err := d.awaitListening(ctx, ln, channel, h); err != nil {
 		return false, err
 	}
 	silent := false
 	for {
-		_, payload, err := ln.ReceiveTimeout(ctx, listenIdle)
+		from, payload, err := ln.ReceiveTimeout(ctx, listenIdle)
 		var ne net.Error
 		switch {
 		case err == nil:
 			silent = false
 			if payload != "" {
-				h.Changed(payload)
+				h.Notified(from, payload)
 			}
 		case ctx.Err() != nil:
 			return true, nil
@@ -110,19 +89,19 @@ func (d *DB) listenOnce(ctx context.Context, channel string, h VideoEvents) (con
 // "connected" too early would miss a change made in between. Empty pings
 // go through the pool until one comes back; a real notification that comes
 // first proves it as well and is passed on.
-func (d *DB) awaitListening(ctx context.Context, ln *pgdriver.Listener, channel string, h VideoEvents) error {
+func (d *DB) awaitListening(ctx context.Context, ln *pgdriver.Listener, channel string, h Notifications) error {
 	deadline := time.Now().Add(listenIdle)
 	for time.Now().Before(deadline) {
 		if err := pgdriver.Notify(ctx, d.bun, channel, ""); err != nil {
 			return fmt.Errorf("ping %s: %w", channel, err)
 		}
-		_, payload, err := ln.ReceiveTimeout(ctx, listenCheck)
+		from, payload, err := ln.ReceiveTimeout(ctx, listenCheck)
 		var ne net.Error
 		switch {
 		case err == nil:
 			h.Connected()
 			if payload != "" {
-				h.Changed(payload)
+				h.Notified(from, payload)
 			}
 			return nil
 		case errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil:

@@ -19,11 +19,15 @@ func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
 	defer cancel()
 	connected := make(chan struct{}, 1)
 	got := make(chan string, 64)
-	go testEnv().DB.Listen(ctx, db.OwnerEventsChannel, db.VideoEvents{
-		Connected: func() { connected <- struct{}{} },
-		Changed:   func(owner string) { got <- owner },
-		Dropped:   func(err error) { t.Logf("listener dropped: %v", err) },
-	})
+	go func() {
+		_, err := testEnv().DB.ListenOnce(ctx, []string{db.OwnerEventsChannel}, db.Notifications{
+			Connected: func() { connected <- struct{}{} },
+			Notified:  func(_, owner string) { got <- owner },
+		})
+		if ctx.Err() == nil {
+			t.Logf("listener dropped: %v", err)
+		}
+	}()
 	select {
 	case <-connected:
 	case <-time.After(10 * time.Second):

@@ -1,7 +1,7 @@
-// Package web is the browser app: server-rendered html/template pages and
-// embedded static assets, served by the API binary. It reads public data
-// through small interfaces the api package implements, so it never depends
-// on the API's handlers; player data comes from the JSON API in the browser.
+// Package web is the browser app: server-rendered html/template pages,
+// embedded static assets and the forms a browser posts without script. It
+// calls the use cases through small interfaces, so it never depends on the
+// JSON API; player data comes from the JSON API in the browser.
 package web
 
 import (
@@ -56,7 +56,13 @@ type UploadLimits struct {
 type Server struct {
 	Catalog  Catalog
 	Sessions Sessions
+	Accounts Accounts
+	Votes    Votes
+	Metrics  Metrics
 	Limits   UploadLimits
+	// SecureCookies marks the session and flash cookies Secure (off only
+	// for a development server reached over plain HTTP).
+	SecureCookies bool
 	// MediaOrigin is the scheme and host the presigned video and poster
 	// URLs point to (the S3 endpoint); pages may load media only from it.
 	MediaOrigin string

@@ -108,7 +108,10 @@ type Config struct {
 	// PlayerCacheTTL bounds how long a player's list and a video's detail
 	// are served from memory; writes to the player's videos drop them at once.
 	PlayerCacheTTL time.Duration `env:"ANB_PLAYER_CACHE_TTL" envDefault:"2s"`
-	TempDir        string        `env:"ANB_TEMP_DIR"`
+	// EventsHeartbeat is how often a quiet event stream gets a comment, so
+	// that proxies and load balancers do not close it.
+	EventsHeartbeat time.Duration `env:"ANB_EVENTS_HEARTBEAT" envDefault:"15s"`
+	TempDir         string        `env:"ANB_TEMP_DIR"`
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave
 	// +9 % throughput for nearly twice the latency (README, benchmark).

@@ -35,7 +35,7 @@ import (
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
-	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/server"
 )
 
 // testCert is a throwaway self-signed certificate for 127.0.0.1, usable
@@ -304,11 +304,15 @@ func TestAPIMetricsOnInternalListenerOnly(t *testing.T) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 
-	public, internal := apiHandlers(&Config{}, &api.Server{Log: log})
+	srv, internal, err := newAPI(&Config{}, server.Options{Log: log})
+	require.NoError(t, err)
+	public := srv.Handler()
 	assert.Nil(t, internal)
 	assert.Equal(t, 200, get(public, "/metrics"), "without ANB_METRICS_ADDR /metrics stays public")
 
-	public, internal = apiHandlers(&Config{MetricsAddr: "127.0.0.1:9100"}, &api.Server{Log: log})
+	srv, internal, err = newAPI(&Config{MetricsAddr: "127.0.0.1:9100"}, server.Options{Log: log})
+	require.NoError(t, err)
+	public = srv.Handler()
 	require.NotNil(t, internal)
 	assert.Equal(t, 404, get(public, "/metrics"))
 	rec := httptest.NewRecorder()

@@ -13,9 +13,13 @@ import (
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/outbox"
+	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/server"
+	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/telemetry"
 	"github.com/anb-showcase/anb/videocheck"
 )
@@ -31,7 +35,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	if err != nil {
 		return err
 	}
-	passwords, err := api.NewPasswords(cfg.BcryptCost)
+	passwords, err := accounts.NewPasswords(cfg.BcryptCost)
 	if err != nil {
 		return err
 	}
@@ -63,19 +67,19 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	}
 	defer tc.Close()
 
-	srv := &api.Server{
+	opts := server.Options{
 		DB: d, Store: store, Log: log, Topic: cfg.KafkaTopic, Notify: relay.Notify, Workflows: tc,
-		Tokens: api.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
-		Limits: api.Limits{
+		Tokens: session.NewTokens(secret, cfg.TokenTTL), Passwords: passwords,
+		Limits: ratelimit.Limits{
 			LoginWindow: cfg.LoginWindow, LoginFailuresPerAccount: cfg.LoginFailuresPerAccount,
 			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
 			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
 			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
 		},
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
-		BodyPace:       api.BodyPace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
+		BodyPace:       bodypace.Pace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
 		MaxUploadBytes: cfg.MaxUploadBytes, RankingTTL: cfg.RankingCacheTTL,
-		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL,
+		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL, EventsHeartbeat: cfg.EventsHeartbeat,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
 		},
@@ -92,11 +96,17 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			},
 		},
 	}
-	handler, metricsMux := apiHandlers(cfg, srv)
+	srv, metricsMux, err := newAPI(cfg, opts)
+	if err != nil {
+		return err
+	}
+	// The database notifications feed the caches and event streams for as
+	// long as the server runs.
+	srv.Start(ctx)
 	defer srv.Close()
 	httpSrv := &http.Server{
 		Addr:              cfg.HTTPAddr,
-		Handler:           handler,
+		Handler:           srv.Handler(),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
 		ReadTimeout:       cfg.HTTPReadTimeout,
 		WriteTimeout:      cfg.HTTPWriteTimeout,
@@ -130,11 +140,15 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	return g.Wait()
 }
 
-// apiHandlers returns the API's public handler and, with ANB_METRICS_ADDR
-// set, the internal one that alone serves /metrics (nil otherwise).
-func apiHandlers(cfg *Config, srv *api.Server) (http.Handler, *http.ServeMux) {
+// newAPI builds the server and, with ANB_METRICS_ADDR set, the
+// internal handler that alone serves /metrics (nil otherwise).
+func newAPI(cfg *Config, o server.Options) (*server.Server, *http.ServeMux, error) {
 	if cfg.MetricsAddr != "" {
-		srv.MetricsMux = http.NewServeMux()
+		o.MetricsMux = http.NewServeMux()
 	}
-	return srv.Handler(), srv.MetricsMux
+	srv, err := server.New(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("api server: %w", err)
+	}
+	return srv, o.MetricsMux, nil
 }

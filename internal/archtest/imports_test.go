@@ -18,9 +18,26 @@ const module = "github.com/anb-showcase/anb/"
 // allowed lists, for each package, the project packages it may import
 // directly. Test files are not checked: tests may reach across layers.
 var allowed = map[string][]string{
-	"cmd/anb":                {"activities", "api", "bridge", "connect", "db", "devstack", "media", "outbox", "processing", "reconcile", "storage", "telemetry", "videocheck", "workers", "workflows"},
-	"cmd/anb-broker":         {"devstack"},
-	"api":                    {"db", "processing", "storage", "videocheck", "web"},
+	"cmd/anb": {"activities", "app/accounts", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
+		"ratelimit", "reconcile", "server", "session", "storage", "telemetry", "videocheck", "workers", "workflows"},
+	"cmd/anb-broker": {"devstack"},
+	// The JSON API calls the use cases; it knows nothing of the pages.
+	"api": {"app", "app/accounts", "app/catalog", "app/videos", "app/votes", "bodypace", "cache", "db", "pgnotify", "processing",
+		"ratelimit", "session", "storage", "videocheck"},
+	// The one package that mounts both front doors.
+	"server": {"api", "app/accounts", "app/catalog", "app/videos", "app/votes", "bodypace", "cache", "db", "pgnotify", "ratelimit",
+		"session", "storage", "videocheck", "web"},
+	// The use cases, which both front doors call.
+	"app":                    {},
+	"app/accounts":           {"app", "db", "ratelimit"},
+	"app/catalog":            {"cache", "db"},
+	"app/votes":              {"app", "db"},
+	"app/videos":             {"db", "storage"},
+	"cache":                  {"db"},
+	"pgnotify":               {"db"},
+	"ratelimit":              {},
+	"session":                {},
+	"bodypace":               {},
 	"bridge":                 {"processing"},
 	"outbox":                 {"db"},
 	"workflows":              {"activities", "processing"},
@@ -45,14 +62,14 @@ var allowed = map[string][]string{
 	"internal/testvideo":     {},
 	"internal/procstack":     {"db", "devstack", "internal/testvideo", "processing", "storage"},
 	"capacity":               {},
-	"web":                    {"db", "processing", "storage"},
+	"web":                    {"app", "app/accounts", "db", "session"},
 }
 
 // unreachable lists, for each package, the project packages it must not
 // depend on through any chain of imports: the API and the bridge stay free
 // of ffmpeg and the worker's modules, and the lower layers never reach up.
 var unreachable = map[string][]string{
-	"api":        {"activities", "media", "workflows", "bridge", "outbox"},
+	"api":        {"activities", "media", "workflows", "bridge", "outbox", "web", "server"},
 	"bridge":     {"db", "storage", "media", "activities", "workflows", "api"},
 	"outbox":     {"storage", "media", "activities", "workflows", "api"},
 	"activities": {"api", "bridge", "outbox", "workflows"},
@@ -60,10 +77,39 @@ var unreachable = map[string][]string{
 	"storage":    {"api", "activities", "workflows"},
 	"media":      {"activities", "api"},
 	"processing": {"activities", "api", "bridge", "db", "media", "storage", "workflows"},
-	"web":        {"api", "activities", "media", "workflows", "bridge", "outbox"},
+	"web":        {"api", "server", "activities", "media", "workflows", "bridge", "outbox"},
+	// The use cases and what they use never reach a front door.
+	"app":          {"api", "web", "server"},
+	"app/accounts": {"api", "web", "server"},
+	"app/catalog":  {"api", "web", "server"},
+	"app/votes":    {"api", "web", "server"},
+	"app/videos":   {"api", "web", "server"},
+	"cache":        {"api", "web", "server"},
+	"pgnotify":     {"api", "web", "server"},
+	"ratelimit":    {"api", "web", "server"},
+	"session":      {"api", "web", "server"},
 	// The API and the bridge use these: they stay off the worker side.
-	"telemetry": {"activities", "api", "bridge", "db", "media", "storage", "workflows"},
-	"connect":   {"activities", "api", "bridge", "db", "media", "storage", "workflows"},
+	"telemetry": {"activities", "api", "server", "bridge", "db", "media", "storage", "workflows"},
+	"connect":   {"activities", "api", "server", "bridge", "db", "media", "storage", "workflows"},
+}
+
+// foreign lists, for each package, packages outside the project it must
+// not depend on through any chain of imports: the use cases know no HTTP
+// router and no templates.
+var foreign = map[string][]string{
+	"app":          {"github.com/gin-gonic/gin", "html/template"},
+	"app/accounts": {"github.com/gin-gonic/gin", "html/template"},
+	"app/catalog":  {"github.com/gin-gonic/gin", "html/template"},
+	"app/votes":    {"github.com/gin-gonic/gin", "html/template"},
+	"app/videos":   {"github.com/gin-gonic/gin", "html/template"},
+	"web":          {"github.com/gin-gonic/gin"},
+}
+
+// foreignDirect lists what a package must not import itself. The JSON API
+// renders no HTML: it never imports html/template (Gin's own renderer
+// brings the package into the binary, which no API on Gin can avoid).
+var foreignDirect = map[string][]string{
+	"api": {"html/template"},
 }
 
 // pkg is what go list says of one package.
@@ -92,6 +138,14 @@ func violations(pkgs []pkg) []string {
 		for _, d := range p.Deps {
 			if dep, ok := strings.CutPrefix(d, module); ok && slices.Contains(unreachable[name], dep) {
 				out = append(out, fmt.Sprintf("%s depends on %s through its imports, which the architecture forbids", name, dep))
+			}
+			if slices.Contains(foreign[name], d) {
+				out = append(out, fmt.Sprintf("%s depends on %s through its imports, which the architecture forbids", name, d))
+			}
+		}
+		for _, imp := range p.Imports {
+			if slices.Contains(foreignDirect[name], imp) {
+				out = append(out, fmt.Sprintf("%s imports %s, which the architecture forbids", name, imp))
 			}
 		}
 	}
@@ -158,5 +212,25 @@ func TestCleanGraphPasses(t *testing.T) {
 	}
 	if got := violations(fixture); len(got) != 0 {
 		t.Fatalf("unexpected violations: %q", got)
+	}
+}
+
+// TestFrontDoorsStayApart: the JSON API reaching the pages, a use case
+// reaching the router, and the API importing templates are each caught.
+func TestFrontDoorsStayApart(t *testing.T) {
+	fixture := []pkg{
+		{ImportPath: module + "api", Imports: []string{module + "session", "html/template"},
+			Deps: []string{module + "session", module + "web", "html/template"}},
+		{ImportPath: module + "app/votes", Imports: []string{module + "app"},
+			Deps: []string{module + "app", "github.com/gin-gonic/gin"}},
+	}
+	got := violations(fixture)
+	want := []string{
+		"api depends on web through its imports, which the architecture forbids",
+		"api imports html/template, which the architecture forbids",
+		"app/votes depends on github.com/gin-gonic/gin through its imports, which the architecture forbids",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("violations:\n got  %q\n want %q", got, want)
 	}
 }

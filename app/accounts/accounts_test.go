@@ -1,0 +1,225 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/app"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/ratelimit"
+)
+
+// fakeStore keeps users and failed logins in memory, as PostgreSQL would.
+type fakeStore struct {
+	mu       sync.Mutex
+	users    map[string]*db.User
+	failures map[string]int
+	cleared  int
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{users: map[string]*db.User{}, failures: map[string]int{}}
+}
+
+func (f *fakeStore) CreateUser(_ context.Context, u *db.User) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.users[u.Email]; ok {
+		return db.ErrEmailTaken
+	}
+	f.users[u.Email] = u
+	return nil
+}
+
+func (f *fakeStore) UserByEmail(_ context.Context, email string) (*db.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if u, ok := f.users[email]; ok {
+		return u, nil
+	}
+	return nil, db.ErrNotFound
+}
+
+func (f *fakeStore) LoginFailures(_ context.Context, email string, window time.Duration) (db.LoginFailures, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return db.LoginFailures{Count: f.failures[email], Left: window}, nil
+}
+
+func (f *fakeStore) CountLoginAttempt(_ context.Context, email string, window time.Duration) (db.LoginFailures, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failures[email]++
+	return db.LoginFailures{Count: f.failures[email], Left: window}, nil
+}
+
+func (f *fakeStore) ClearLoginFailures(_ context.Context, email string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.failures, email)
+	f.cleared++
+	return nil
+}
+
+func (f *fakeStore) PruneLoginFailures(context.Context, time.Duration) (int64, error) { return 0, nil }
+
+// plainHasher stands for bcrypt: the hash is the password.
+type plainHasher struct{ checks int }
+
+func (plainHasher) Hash(p string) (string, error) { return "h:" + p, nil }
+func (h *plainHasher) Check(hash, p string) bool {
+	h.checks++
+	return hash == "h:"+p
+}
+
+type fakeIssuer struct{}
+
+func (fakeIssuer) Issue(id string) (string, int, error) { return "token-" + id, 3600, nil }
+
+// slots is a fake Slots: free says whether one is to be had.
+type slots struct {
+	free  bool
+	taken int
+}
+
+func (s *slots) Acquire(context.Context) (func(), bool) {
+	if !s.free {
+		return nil, false
+	}
+	s.taken++
+	return func() { s.taken-- }, true
+}
+
+type fixture struct {
+	svc    *Service
+	store  *fakeStore
+	hasher *plainHasher
+	slots  *slots
+}
+
+func newFixture(t *testing.T, perAccount, perAddress int) fixture {
+	t.Helper()
+	f := fixture{store: newFakeStore(), hasher: &plainHasher{}, slots: &slots{free: true}}
+	f.svc = &Service{
+		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{},
+		LoginAddress: ratelimit.NewKeyed(perAddress, time.Hour), Signups: ratelimit.NewKeyed(0, time.Hour),
+		Hash: f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	_, err := f.svc.SignUp(context.Background(), Signup{FirstName: "Ana", LastName: "Pérez", Email: "ana@example.com",
+		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "192.0.2.1")
+	require.NoError(t, err)
+	return f
+}
+
+func requireTooMany(t *testing.T, err error, limit string) {
+	t.Helper()
+	var tm *app.TooManyError
+	require.ErrorAs(t, err, &tm)
+	assert.Equal(t, limit, tm.Limit)
+	assert.Positive(t, tm.Wait)
+}
+
+func TestLoginLocksTheAccountAfterItsFailures(t *testing.T) {
+	f := newFixture(t, 3, 0)
+	ctx := context.Background()
+	for i := range 3 {
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		require.ErrorIs(t, err, ErrInvalidCredentials, "failure %d", i+1)
+	}
+	checks := f.hasher.checks
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "198.51.100.7")
+	requireTooMany(t, err, "login_failures_per_account")
+	assert.Equal(t, checks, f.hasher.checks, "a locked account costs no bcrypt")
+	assert.Zero(t, f.slots.taken)
+}
+
+func TestLoginSuccessClearsTheAccountsFailures(t *testing.T) {
+	f := newFixture(t, 3, 0)
+	ctx := context.Background()
+	for range 2 {
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		require.ErrorIs(t, err, ErrInvalidCredentials)
+	}
+	s, err := f.svc.LogIn(ctx, " ana@example.com ", "s3cret-pass", "192.0.2.1")
+	require.NoError(t, err)
+	assert.Equal(t, Session{Token: "token-" + f.store.users["ana@example.com"].ID, TTL: 3600}, s)
+	assert.Equal(t, 1, f.store.cleared)
+	for range 3 {
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		require.ErrorIs(t, err, ErrInvalidCredentials, "the count started over")
+	}
+}
+
+func TestLoginFailuresPerAddress(t *testing.T) {
+	f := newFixture(t, 0, 2)
+	ctx := context.Background()
+	for range 2 {
+		_, err := f.svc.LogIn(ctx, "nobody@example.com", "wrong", "192.0.2.1")
+		require.ErrorIs(t, err, ErrInvalidCredentials, "unknown emails fail like wrong passwords")
+	}
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.1")
+	requireTooMany(t, err, "login_failures_per_address")
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.2")
+	require.NoError(t, err, "another address is not charged")
+}
+
+func TestLoginWithoutABcryptSlot(t *testing.T) {
+	f := newFixture(t, 3, 3)
+	f.slots.free = false
+	_, err := f.svc.LogIn(context.Background(), "ana@example.com", "s3cret-pass", "192.0.2.1")
+	requireTooMany(t, err, "hash_slots")
+	assert.Zero(t, f.hasher.checks)
+	assert.Empty(t, f.store.failures, "a refused attempt is not counted")
+	_, err = f.svc.SignUp(context.Background(), Signup{FirstName: "Bea", LastName: "Ruiz", Email: "bea@example.com",
+		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "192.0.2.1")
+	requireTooMany(t, err, "hash_slots")
+}
+
+func TestBcryptSlotsBoundTheWait(t *testing.T) {
+	h := ratelimit.NewHashSlots(1, 50*time.Millisecond)
+	release, ok := h.Acquire(context.Background())
+	require.True(t, ok)
+	_, ok = h.Acquire(context.Background())
+	assert.False(t, ok, "every slot taken: refused after the wait")
+	release()
+	release2, ok := h.Acquire(context.Background())
+	require.True(t, ok, "a released slot is free again")
+	release2()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	hold, _ := h.Acquire(context.Background())
+	_, ok = h.Acquire(ctx)
+	assert.False(t, ok, "a client that left does not wait")
+	hold()
+}
+
+func TestSignupValidation(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	_, err := f.svc.SignUp(context.Background(), Signup{Email: "not-an-email", Password1: "short", Password2: "x"}, "a")
+	var inv *app.InvalidError
+	require.ErrorAs(t, err, &inv)
+	assert.Equal(t, "validation_error", inv.Code)
+	fields := map[string]bool{}
+	for _, fe := range inv.Fields {
+		fields[fe.Field] = true
+	}
+	assert.Equal(t, map[string]bool{"first_name": true, "last_name": true, "email": true, "password1": true, "city": true, "country": true}, fields)
+
+	_, err = f.svc.SignUp(context.Background(), Signup{FirstName: "B", LastName: "R", Email: "b@example.com",
+		Password1: "s3cret-pass", Password2: "other-pass", City: "Cali", Country: "Colombia"}, "a")
+	require.ErrorAs(t, err, &inv)
+	assert.Equal(t, "password_mismatch", inv.Code)
+
+	_, err = f.svc.SignUp(context.Background(), Signup{FirstName: "A", LastName: "P", Email: "ANA@example.com",
+		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "a")
+	assert.True(t, errors.Is(err, db.ErrEmailTaken), "emails are kept in lower case: %v", err)
+}

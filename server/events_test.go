@@ -1,0 +1,235 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/session"
+	"github.com/anb-showcase/anb/storage"
+)
+
+// stream is an open event stream read line by line.
+type stream struct {
+	t    *testing.T
+	resp *http.Response
+	rd   *bufio.Reader
+}
+
+// openStream starts a real HTTP server (with a short write timeout, which
+// the stream must outlive) and opens path with the given request tweaks.
+func (h *harness) openStream(path string, prepare func(*http.Request)) *stream {
+	h.t.Helper()
+	ts := httptest.NewUnstartedServer(h.handler)
+	ts.Config.WriteTimeout = time.Second
+	ts.Start()
+	h.t.Cleanup(ts.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	h.t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL+path, nil)
+	require.NoError(h.t, err)
+	prepare(req)
+	resp, err := ts.Client().Do(req)
+	require.NoError(h.t, err)
+	h.t.Cleanup(func() { resp.Body.Close() })
+	return &stream{t: h.t, resp: resp, rd: bufio.NewReader(resp.Body)}
+}
+
+// next returns the data of the next event, or ok false at the end of the
+// stream; comments go to comments.
+func (s *stream) next(comments *int) (map[string]any, bool) {
+	s.t.Helper()
+	for {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			return nil, false
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, ":"):
+			if comments != nil {
+				*comments++
+			}
+		case strings.HasPrefix(line, "data: "):
+			var m map[string]any
+			require.NoError(s.t, json.Unmarshal([]byte(line[len("data: "):]), &m), line)
+			blank, err := s.rd.ReadString('\n')
+			require.NoError(s.t, err)
+			require.Equal(s.t, "\n", blank)
+			return m, true
+		}
+	}
+}
+
+// comments reads until n comments (heartbeats) arrived, counting them in
+// seen; no event may come meanwhile.
+func (s *stream) comments(n int, seen *int) {
+	s.t.Helper()
+	for n > 0 {
+		line, err := s.rd.ReadString('\n')
+		require.NoError(s.t, err)
+		require.False(s.t, strings.HasPrefix(line, "data: "), "no event expected: %s", line)
+		if strings.HasPrefix(line, ":") {
+			n--
+			*seen++
+		}
+	}
+}
+
+func bearerAuth(token string) func(*http.Request) {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) }
+}
+
+// otherInstance is a second connection pool to the same database, as a
+// worker or another API instance would hold.
+func otherInstance(t *testing.T) *db.DB {
+	t.Helper()
+	d := db.Open(testEnv().Postgres.DSN())
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestVideoEventsFollowProcessing(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.rebuild(func(o *Options) { o.EventsHeartbeat = 300 * time.Millisecond })
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Clavada", "uploaded")
+
+	s := h.openStream("/api/videos/"+id+"/events", bearerAuth(p.Token))
+	require.Equal(t, 200, s.resp.StatusCode)
+	assert.Equal(t, "text/event-stream", s.resp.Header.Get("Content-Type"))
+	assert.Equal(t, "no-store", s.resp.Header.Get("Cache-Control"))
+	assert.Equal(t, "no", s.resp.Header.Get("X-Accel-Buffering"))
+
+	e, ok := s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{"video_id": id, "status": "uploaded", "progress": 0.0}, e)
+
+	worker := otherInstance(t)
+	ctx := context.Background()
+	require.NoError(t, worker.MarkProcessing(ctx, id))
+	e, ok = s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "processing", e["status"])
+	assert.EqualValues(t, 0, e["progress"])
+
+	// Outlive the server's write timeout (1 s): five heartbeats, 300 ms
+	// apart, come after it.
+	heartbeats := 0
+	s.comments(5, &heartbeats)
+	for _, pct := range []int{25, 70} {
+		require.NoError(t, worker.SetProgress(ctx, id, pct))
+		e, ok = s.next(&heartbeats)
+		require.True(t, ok)
+		assert.Equal(t, "processing", e["status"])
+		assert.EqualValues(t, pct, e["progress"])
+	}
+	assert.Positive(t, heartbeats, "a quiet stream gets comments")
+
+	require.NoError(t, testEnv().Store.PutFile(ctx, storage.ProcessedKey(id), fixture(t, "valid")))
+	require.NoError(t, worker.MarkProcessed(ctx, id, storage.ProcessedKey(id)))
+	e, ok = s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "processed", e["status"])
+	assert.NotContains(t, e, "progress")
+	_, ok = s.next(nil)
+	assert.False(t, ok, "the stream ends after processed")
+}
+
+func TestVideoEventsEndOnFailure(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Bandeja", "processing")
+
+	// Authenticated by the session cookie, as a browser's EventSource is.
+	s := h.openStream("/api/videos/"+id+"/events", func(r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: session.Cookie, Value: p.Token})
+	})
+	require.Equal(t, 200, s.resp.StatusCode)
+	e, ok := s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "processing", e["status"])
+	assert.EqualValues(t, 40, e["progress"])
+
+	require.NoError(t, otherInstance(t).MarkFailed(context.Background(), id, "El video no se pudo decodificar."))
+	e, ok = s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "failed", e["status"])
+	assert.Equal(t, "El video no se pudo decodificar.", e["error"])
+	_, ok = s.next(nil)
+	assert.False(t, ok)
+}
+
+func TestVideoEventsOfFinishedVideoEndAtOnce(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Triple", "processed")
+	s := h.openStream("/api/videos/"+id+"/events", bearerAuth(p.Token))
+	e, ok := s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "processed", e["status"])
+	_, ok = s.next(nil)
+	assert.False(t, ok)
+}
+
+func TestVideoEventsEndWhenDeleted(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Gancho", "uploaded")
+	s := h.openStream("/api/videos/"+id+"/events", bearerAuth(p.Token))
+	_, ok := s.next(nil)
+	require.True(t, ok)
+	_, err := otherInstance(t).DeleteVideo(context.Background(), id, p.ID)
+	require.NoError(t, err)
+	_, ok = s.next(nil)
+	assert.False(t, ok)
+}
+
+func TestVideoEventsRules(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	owner := h.newPlayer("Cali")
+	other := h.newPlayer("Cali")
+	id := h.addVideo(owner, "Clavada", "processing")
+	requireProblem(t, h.do("GET", "/api/videos/"+id+"/events", other.Token, nil, ""), 403, "forbidden")
+	requireProblem(t, h.do("GET", "/api/videos/"+uuid.NewString()+"/events", owner.Token, nil, ""), 404, "not_found")
+	requireProblem(t, h.do("GET", "/api/videos/not-a-uuid/events", owner.Token, nil, ""), 404, "not_found")
+	requireProblem(t, h.do("GET", "/api/videos/"+id+"/events", "", nil, ""), 401, "unauthorized")
+}
+
+func TestVideoEventsSurviveListenerDrop(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Alley-oop", "processing")
+	s := h.openStream("/api/videos/"+id+"/events", bearerAuth(p.Token))
+	_, ok := s.next(nil)
+	require.True(t, ok)
+
+	ctx := context.Background()
+	var killed int
+	require.Eventually(t, func() bool {
+		require.NoError(t, rawDB(t).QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE pid <> pg_backend_pid() AND query LIKE 'LISTEN %video_events%'`).Scan(&killed))
+		return killed > 0
+	}, 5*time.Second, 50*time.Millisecond, "the listener holds a connection")
+	// Written while the listener may be down: the reconnection re-reads.
+	require.NoError(t, otherInstance(t).SetProgress(ctx, id, 90))
+	e, ok := s.next(nil)
+	require.True(t, ok)
+	assert.EqualValues(t, 90, e["progress"])
+}

@@ -1,0 +1,263 @@
+// Package server mounts the two front doors on one router: the JSON API
+// under /api, the web pages (and the forms browsers post without script),
+// /healthz, /readyz and /metrics, behind the shared middleware. It builds
+// the state both share once: caches, throttles, the use cases and the one
+// LISTEN connection that feeds the player cache and the event streams.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/videos"
+	"github.com/anb-showcase/anb/app/votes"
+	"github.com/anb-showcase/anb/bodypace"
+	"github.com/anb-showcase/anb/cache"
+	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/pgnotify"
+	"github.com/anb-showcase/anb/ratelimit"
+	"github.com/anb-showcase/anb/session"
+	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/videocheck"
+	"github.com/anb-showcase/anb/web"
+)
+
+// Options are what a Server is built from. Every value is used as given:
+// the defaults live in one place, the configuration of cmd/anb.
+type Options struct {
+	DB        *db.DB
+	Store     *storage.Store
+	Tokens    *session.Tokens
+	Passwords *accounts.Passwords
+	Log       *slog.Logger
+	// Workflows cancels the processing of a deleted video; nil skips it.
+	Workflows videos.Workflows
+	// Topic receives processing requests through the outbox.
+	Topic string
+	// Notify wakes the outbox relay after an upload committed.
+	Notify func()
+	// MaxUploadBytes caps the video file of an upload.
+	MaxUploadBytes int64
+	// Rules are the duration and resolution limits of an upload.
+	Rules videocheck.Rules
+	// RankingTTL is how long a computed ranking page is served from memory
+	// (votes on this instance invalidate it at once).
+	RankingTTL time.Duration
+	// PublicCacheTTL is how long a page of the public video list is served
+	// from memory (votes and deletes on this instance invalidate it at
+	// once, publishing by the worker waits for it).
+	PublicCacheTTL time.Duration
+	// PlayerCacheTTL is how long a player's video list and a video's
+	// detail are served from memory at most. Every write to a player's
+	// videos and every vote for them, on any instance, drops them moments
+	// later (database notifications).
+	PlayerCacheTTL time.Duration
+	// BodyPace is the slowest a request body may arrive.
+	BodyPace bodypace.Pace
+	// Instance names this process in /healthz.
+	Instance string
+	// Ready checks named dependencies for /readyz.
+	Ready map[string]func(context.Context) error
+	// MetricsMux, when set, gets /metrics instead of the public router
+	// (an internal listener), which then answers 404 for it.
+	MetricsMux *http.ServeMux
+	// Limits are the rate limits; a zero limit is off.
+	Limits ratelimit.Limits
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for the per-address limits); from any other peer it is ignored.
+	TrustedProxies []netip.Prefix
+	// DevCookies drops the Secure flag of the session cookie, for a
+	// development server reached over plain HTTP.
+	DevCookies bool
+	// EventsHeartbeat is how often a quiet event stream gets a comment,
+	// which keeps proxies and load balancers from closing it.
+	EventsHeartbeat time.Duration
+}
+
+// Server holds the options and the state built from them once, by New.
+type Server struct {
+	Options
+
+	metrics  *metrics
+	throttle *ratelimit.Throttle
+	owners   *cache.Players
+	catalog  *catalog.Catalog
+	accounts *accounts.Service
+	votes    *votes.Service
+	api      *api.Handlers
+	site     *web.Server
+	// notify is the process's one LISTEN connection, which feeds the
+	// player cache and the event streams.
+	notify *pgnotify.Hub
+	engine *gin.Engine
+}
+
+// New builds the server's state once: caches, throttles, the use cases,
+// both front doors and the routes. Start begins listening for the
+// database's notifications; until then the player cache serves nothing
+// from memory.
+func New(o Options) (*Server, error) {
+	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
+	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
+	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
+	s.accounts = &accounts.Service{
+		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
+		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
+		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
+	}
+	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog, Log: o.Log}
+	s.api = api.New(api.Deps{
+		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log, Topic: o.Topic,
+		Notify: o.Notify, MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
+		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
+		Accounts: s.accounts, Votes: s.votes, Videos: vids, Catalog: s.catalog, Players: s.owners,
+		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads, Metrics: s.metrics,
+	})
+	if o.DB != nil {
+		s.notify = pgnotify.New(o.DB, o.Log.With("component", "notify"))
+		err := errors.Join(
+			s.notify.Subscribe(db.OwnerEventsChannel, pgnotify.Subscriber{
+				Connected: s.owners.Connected, Notified: s.owners.Invalidate,
+				Dropped: func(error) { s.owners.Dropped() },
+			}),
+			s.notify.Subscribe(db.VideoEventsChannel, s.api.VideoEvents()))
+		if err != nil {
+			return nil, fmt.Errorf("subscribe to database notifications: %w", err)
+		}
+	}
+	site, err := s.newSite()
+	if err != nil {
+		return nil, err
+	}
+	s.site = site
+	s.engine = s.router()
+	return s, nil
+}
+
+// Handler returns the HTTP handler with every route, the same one on
+// every call. Close releases what it holds once it no longer serves.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Start listens for the database's notifications until ctx ends or
+// Close is called.
+func (s *Server) Start(ctx context.Context) {
+	if s.notify != nil {
+		s.notify.Start(ctx)
+	}
+}
+
+// Close stops the listener and the player cache.
+func (s *Server) Close() {
+	if s.notify != nil {
+		s.notify.Close()
+	}
+	s.owners.Close()
+}
+
+// Routes lists the router's routes (the API's, with the operational ones).
+func (s *Server) Routes() gin.RoutesInfo { return s.engine.Routes() }
+
+func (s *Server) router() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	s.trustProxies(r)
+	r.HandleMethodNotAllowed = true
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.NoMethod(api.MethodNotAllowed)
+	// The web app answers every other GET outside /api.
+	r.NoRoute(s.serveWeb)
+
+	// The instance lets a client behind a load balancer see who answered.
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(200, gin.H{"status": "ok", "instance": s.Instance}) })
+	r.GET("/readyz", s.readyz)
+	if s.MetricsMux != nil {
+		s.MetricsMux.Handle("/metrics", s.metrics.handler())
+	} else {
+		r.GET("/metrics", gin.WrapH(s.metrics.handler()))
+	}
+	s.api.Register(r, s.forms)
+	return r
+}
+
+// readyz checks every dependency and names the first one down (in a
+// stable order, so the answer does not depend on map iteration).
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	names := make([]string, 0, len(s.Ready))
+	for name := range s.Ready {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := s.Ready[name](ctx); err != nil {
+			s.Log.Warn("not ready", "dependency", name, "err", err)
+			api.NotReady(c, name)
+			return
+		}
+	}
+	c.JSON(200, gin.H{"status": "ready"})
+}
+
+// recoverer turns a panic into a logged 500 problem.
+func (s *Server) recoverer(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(r)
+			}
+			s.Log.Error("panic in handler", "path", c.FullPath(), "panic", r)
+			api.Internal(c)
+		}
+	}()
+	c.Next()
+}
+
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	s.Log.Info("request", "method", c.Request.Method, "route", c.FullPath(), "status", c.Writer.Status(),
+		"duration_ms", time.Since(start).Milliseconds())
+}
+
+// securityHeaders go on every answer: no content sniffing (a title or an
+// error can never run as HTML), no framing, no referrer to other origins.
+// Same-origin requests keep theirs: under no-referrer a browser's own form
+// post carries "Origin: null", which the cross-site check must refuse.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	c.Next()
+}
+
+// trustProxies makes c.ClientIP read X-Forwarded-For only when the peer is
+// one of s.TrustedProxies. Gin trusts every peer unless told otherwise, and
+// a header anyone can write must not choose the key of a rate limit.
+func (s *Server) trustProxies(r *gin.Engine) {
+	r.TrustedPlatform = ""
+	r.ForwardedByClientIP = true
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	var cidrs []string
+	for _, p := range s.TrustedProxies {
+		cidrs = append(cidrs, p.String())
+	}
+	if err := r.SetTrustedProxies(cidrs); err != nil {
+		// Parsed prefixes always print as valid CIDRs; trust none if not.
+		s.Log.Error("trusted proxies", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
+}
