@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,4 +38,29 @@ func TemporalOptions(s TemporalSettings, log *slog.Logger) (client.Options, erro
 		opts.Credentials = client.NewAPIKeyStaticCredentials(s.APIKey)
 	}
 	return opts, nil
+}
+
+// DialOrLazy connects to Temporal, or, when it is down, returns a client
+// that connects on first use: a service that needs Temporal only now and
+// then (the API cancels the runs of deleted videos) still starts and serves.
+func DialOrLazy(opts client.Options, log *slog.Logger) (client.Client, error) {
+	tc, err := client.Dial(opts)
+	if err == nil {
+		return tc, nil
+	}
+	log.Warn("temporal unreachable at start, connecting lazily", "addr", opts.HostPort, "err", err)
+	if tc, err = client.NewLazyClient(opts); err != nil {
+		return nil, fmt.Errorf("temporal client: %w", err)
+	}
+	return tc, nil
+}
+
+// TemporalHealth is a readiness check of a Temporal client.
+func TemporalHealth(tc client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return fmt.Errorf("temporal health: %w", err)
+		}
+		return nil
+	}
 }

@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/bodypace"
+	"github.com/anb-showcase/anb/connect"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/ratelimit"
@@ -51,19 +51,15 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
 
 	// Temporal is needed only to cancel the processing of deleted videos
-	// and for /readyz: when it is down at start the API still serves (an
-	// upload only needs the outbox) and connects lazily later.
+	// and for /readyz: the API serves while it is down (an upload only
+	// needs the outbox).
 	temporalOpts, err := cfg.temporalOptions(log)
 	if err != nil {
 		return err
 	}
-	tc, err := client.Dial(temporalOpts)
+	tc, err := connect.DialOrLazy(temporalOpts, log)
 	if err != nil {
-		log.Warn("temporal unreachable at start, connecting lazily", "addr", cfg.TemporalAddress, "err", err)
-		tc, err = client.NewLazyClient(temporalOpts)
-		if err != nil {
-			return fmt.Errorf("temporal client: %w", err)
-		}
+		return err
 	}
 	defer tc.Close()
 
@@ -88,12 +84,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			"postgresql": d.Ping,
 			"s3":         store.Ping,
 			"kafka":      func(ctx context.Context) error { return kafkaSec.Ping(ctx, cfg.KafkaBrokers) },
-			"temporal": func(ctx context.Context) error {
-				if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-					return fmt.Errorf("temporal health: %w", err)
-				}
-				return nil
-			},
+			"temporal":   connect.TemporalHealth(tc),
 		},
 	}
 	srv, metricsMux, err := newAPI(cfg, opts)
