@@ -12,12 +12,7 @@ import (
 )
 
 func runBridge(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	reg := telemetry.NewRegistry()
-	sdkMetrics, err := telemetry.NewSDKMetrics(reg, log)
-	if err != nil {
-		return err
-	}
-	tc, err := cfg.temporalClient(log, sdkMetrics)
+	reg, tc, err := cfg.temporalClient(log)
 	if err != nil {
 		return err
 	}

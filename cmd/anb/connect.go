@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	"github.com/anb-showcase/anb/connect"
 	"github.com/anb-showcase/anb/storage"
+	"github.com/anb-showcase/anb/telemetry"
 )
 
 // kafkaSecurity is how every Kafka client of a service reaches the brokers.
@@ -28,19 +30,23 @@ func (c *Config) temporalOptions(log *slog.Logger) (client.Options, error) {
 	}, log)
 }
 
-// temporalClient connects to Temporal, reporting the SDK's metrics to
-// metrics when it is not nil.
-func (c *Config) temporalClient(log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+// temporalClient connects to Temporal with the SDK's own metrics (polls,
+// slots, latencies) in a new registry, which the service serves beside its
+// own metrics.
+func (c *Config) temporalClient(log *slog.Logger) (*prometheus.Registry, client.Client, error) {
 	opts, err := c.temporalOptions(log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	opts.MetricsHandler = metrics
+	reg := telemetry.NewRegistry()
+	if opts.MetricsHandler, err = telemetry.NewSDKMetrics(reg, log); err != nil {
+		return nil, nil, err
+	}
 	tc, err := client.Dial(opts)
 	if err != nil {
-		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddress, err)
+		return nil, nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddress, err)
 	}
-	return tc, nil
+	return reg, tc, nil
 }
 
 func (c *Config) store() *storage.Store {

@@ -14,13 +14,7 @@ import (
 )
 
 func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
-	reg := telemetry.NewRegistry()
-	// The SDK's own metrics (polls, slots, latencies) beside the backlog.
-	sdkMetrics, err := telemetry.NewSDKMetrics(reg, log)
-	if err != nil {
-		return err
-	}
-	tc, err := cfg.temporalClient(log, sdkMetrics)
+	reg, tc, err := cfg.temporalClient(log)
 	if err != nil {
 		return err
 	}
