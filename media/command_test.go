@@ -221,3 +221,35 @@ func TestRunClassifiesBySignal(t *testing.T) {
 		})
 	}
 }
+
+// TestRunJoinsTaggedInput: a phone's clip declares its colour description,
+// which ffmpeg carries into the clip's parameter sets; the bumpers are
+// rendered with the same description, so the join is still by copying and
+// the output keeps the description.
+func TestRunJoinsTaggedInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.mp4")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=1",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv", in).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	calls := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "ffmpeg")
+	require.NoError(t, os.WriteFile(wrapper, []byte("#!/bin/sh\necho \"$@\" >> "+calls+"\nexec ffmpeg \"$@\"\n"), 0o755))
+	tr := mustTranscoder(t, Options{FFmpeg: wrapper, Preset: "ultrafast", CRF: 30, Threads: 1, StallTimeout: time.Minute, TimePerSecond: time.Minute,
+		Width: 320, Height: 180})
+	info, err := Probe(t.Context(), "ffprobe", in)
+	require.NoError(t, err)
+	require.Equal(t, ColorTags{Primaries: "bt709", Transfer: "bt709", Space: "bt709", Range: "tv"}, info.Color)
+
+	processed := filepath.Join(dir, "out.mp4")
+	require.NoError(t, tr.Run(t.Context(), info, in, processed, "", nil))
+	data, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	assert.NotContains(t, string(data), "concat=", "joined, not rendered again in one pass")
+	assert.Contains(t, string(data), "-f concat")
+	probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=color_primaries,color_transfer,color_space",
+		"-of", "csv=p=0", processed).Output()
+	require.NoError(t, err)
+	assert.Equal(t, "bt709,bt709,bt709", strings.TrimSpace(string(probe)))
+}
