@@ -260,10 +260,18 @@ type job struct {
 	id   string
 }
 
+// workerTranscoder is the benchmark's one worker process: its bumpers are
+// rendered by the first video and reused by the others, as in production.
+var workerTranscoder = sync.OnceValues(func() (*media.Transcoder, error) { return media.NewTranscoder(workerOptions) })
+
 // record stores an upload as the API does; it is not timed.
 func record(b *testing.B, path string) job {
 	b.Helper()
-	return job{acts: newActivities(b), id: newVideo(b, path)}
+	acts := newActivities(b)
+	tr, err := workerTranscoder()
+	require.NoError(b, err)
+	acts.Transcoder = tr
+	return job{acts: acts, id: newVideo(b, path)}
 }
 
 // run times what the worker does for the job: MarkProcessing, Transcode,
