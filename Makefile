@@ -114,8 +114,10 @@ record-history: tools
 	  go test -count=1 -run TestEndToEnd ./cmd/anb
 
 # Worker throughput on generated inputs against real PostgreSQL and S3,
-# beside the bare one-pass ffmpeg command and the multi-step approach.
-# Not part of `make test`: it takes several minutes.
+# beside decoding alone and the bare one-pass ffmpeg command: CPU split
+# into decode, filters and encode, SSIM against a veryslow render, bitrates.
+# ANB_BENCH_INPUTS (a regexp) picks inputs. Not part of `make test`: it
+# takes tens of minutes on two cores.
 .PHONY: bench-worker
 bench-worker: deps $(VERSITYGW_BIN)
 	go test -count=1 -run '^$$' -bench '^BenchmarkWorker$$' -benchtime 1x -timeout 60m ./activities/

@@ -3,8 +3,11 @@ package activities_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,10 +18,12 @@ import (
 	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/media"
+	"github.com/anb-showcase/anb/storage"
 )
 
 // benchInputs are uploads of the kinds players send, at the sizes the
-// upload accepts (20 to 60 s, at least 1080p).
+// upload accepts (20 to 60 s, at least 1080p), and two phone-like clips:
+// grainy 1080p30 at 14 Mbit/s, and 4K30 HEVC in a QuickTime .mov.
 var benchInputs = []struct {
 	name string
 	spec testvideo.Spec
@@ -27,76 +32,190 @@ var benchInputs = []struct {
 	{"portrait-1080x1920-30fps-40s", testvideo.Spec{Width: 1080, Height: 1920, Seconds: 40, FPS: 30, Audio: true}},
 	{"landscape-1080p60-30s", testvideo.Spec{Width: 1920, Height: 1080, Seconds: 30, FPS: 60, Audio: true}},
 	{"landscape-1080p25-25s", testvideo.Spec{Width: 1920, Height: 1080, Seconds: 25, FPS: 25, Audio: true}},
+	{"phone-grain-1080p30-14mbps-30s", testvideo.Spec{Width: 1920, Height: 1080, Seconds: 30, FPS: 30, Audio: true, Grain: true, Kbps: 14000}},
+	{"phone-hevc-4k30-mov-20s", testvideo.Spec{Width: 3840, Height: 2160, Seconds: 20, FPS: 30, Audio: true, Grain: true, Kbps: 40000, HEVC: true}},
 }
 
-// BenchmarkWorker times, on the same inputs in the same run: the worker
-// path end to end (S3 download, probe, one ffmpeg pass, S3 upload, status
-// in PostgreSQL) and the bare one-pass ffmpeg command on a local file, each
-// the best of two alternating runs; the usual multi-step approach (encode,
-// render the bumpers, concat with a re-encode); decoding alone as the
-// floor. Then the worker path's throughput with one and with two jobs at
-// once. Run it with `make bench-worker`.
+// BenchmarkWorker times, on the same inputs in the same run: decoding
+// alone; decoding and the filtergraph without encoding; the bare reference
+// (today's one-pass command, preset veryfast, CRF 23, on a local file); the
+// worker path end to end (S3 download, probe, the clip's render joined to
+// the cached bumpers, S3 upload, status in PostgreSQL). Bare and worker
+// alternate, best of two each. For each it prints wall seconds, ffmpeg's
+// CPU seconds split into decode, filters and encode, the SSIM of the
+// player's clip against the same graph at preset veryslow CRF 18 and the
+// bitrates. Then the worker path's throughput with one and two jobs at
+// once. Run it with `make bench-worker`; ANB_BENCH_INPUTS (a regexp)
+// picks inputs, ANB_BENCH_SSIM_SECONDS (default 10) bounds the compared
+// window, as the veryslow reference costs minutes per input.
 func BenchmarkWorker(b *testing.B) {
 	servers.Get(b)
 	ctx := context.Background()
-	opts := benchOptions
-	tr := transcoder(b)
-	paths := make([]string, len(benchInputs))
-	for i, in := range benchInputs {
-		paths[i] = input(b, in.name, in.spec)
+	pick := regexp.MustCompile(os.Getenv("ANB_BENCH_INPUTS"))
+	ssimSeconds := 10.0
+	if v, err := strconv.ParseFloat(os.Getenv("ANB_BENCH_SSIM_SECONDS"), 64); err == nil && v > 0 {
+		ssimSeconds = v
 	}
+	type benchInput struct {
+		name string
+		path string
+	}
+	var picked []benchInput
+	for _, in := range benchInputs {
+		if pick.MatchString(in.name) {
+			picked = append(picked, benchInput{in.name, input(b, in.name, in.spec)})
+		}
+	}
+	require.NotEmpty(b, picked, "no input matches ANB_BENCH_INPUTS")
+	paths := make([]string, len(picked))
+	for i, in := range picked {
+		paths[i] = in.path
+	}
+	bare := reference(b, benchOptions)
 	logo, err := media.WriteLogo(b.TempDir())
 	require.NoError(b, err)
 
 	for b.Loop() {
-		var worker, bare, multi, decode time.Duration
-		fmt.Printf("\npreset %s, CRF %d; seconds per video\n", opts.Preset, opts.CRF)
-		fmt.Printf("%-30s %8s %8s %8s %8s\n", "input", "decode", "bare", "worker", "multi")
+		var worker, bareWall, decode, decodeCPU, filterCPU, bareCPU time.Duration
+		fmt.Printf("\nbare: one pass, preset %s, CRF %d; worker: preset %s, CRF %d, clip joined to cached bumpers\n",
+			benchOptions.Preset, benchOptions.CRF, workerOptions.Preset, workerOptions.CRF)
+		fmt.Printf("SSIM of the first %.0f s of the player's clip against preset veryslow CRF 18; kbit/s of the whole output\n", ssimSeconds)
+		fmt.Printf("%-31s %22s %23s %7s %15s %15s\n", "", "wall s", "bare CPU s", "", "SSIM", "kbit/s")
+		fmt.Printf("%-31s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s %7s\n", "input",
+			"decode", "bare", "worker", "decode", "filter", "encode", "w/bare", "bare", "worker", "bare", "worker", "")
 		for i, path := range paths {
 			info, err := media.Probe(ctx, "ffprobe", path)
 			require.NoError(b, err)
-			d := timed(b, func() error { return decodeOnly(ctx, path, opts.MaxSeconds) })
-			// Bare and worker alternate, best of two each: the VM is shared
-			// and noise only ever adds time.
-			var bd, wd time.Duration
+			d, dCPU := ffmpegTimed(b, decodeArgs(path, benchOptions.MaxSeconds)...)
+			_, fCPU := ffmpegTimed(b, bare.filterOnly(b, path, logo)...)
+			bareOut := filepath.Join(b.TempDir(), "bare.mp4")
+			var bd, bc, wd time.Duration
+			var workerKey string
 			for range 2 {
-				d := timed(b, func() error {
-					return tr.Run(ctx, info, path, filepath.Join(b.TempDir(), "out.mp4"), "", nil)
-				})
-				bd = minNonZero(bd, d)
-				d, err := record(b, path).run()
+				wall, cpu := ffmpegTimed(b, bare.args(b, path, logo, bareOut)...)
+				if bd == 0 || wall < bd {
+					bd, bc = wall, cpu
+				}
+				j := record(b, path)
+				d, err := j.run()
 				require.NoError(b, err)
 				wd = minNonZero(wd, d)
+				workerKey = storage.ProcessedKey(j.id)
 			}
-			md := timed(b, func() error { return multiStep(ctx, opts, path, logo, b.TempDir()) })
-			decode, bare, worker, multi = decode+d, bare+bd, worker+wd, multi+md
-			fmt.Printf("%-30s %8.2f %8.2f %8.2f %8.2f\n", benchInputs[i].name, d.Seconds(), bd.Seconds(), wd.Seconds(), md.Seconds())
+			workerOut := filepath.Join(b.TempDir(), "worker.mp4")
+			_, err = testEnv().Store.Download(ctx, workerKey, workerOut)
+			require.NoError(b, err)
+			refOut := filepath.Join(b.TempDir(), "reference.mp4")
+			ref := reference(b, withSeconds(refOptions, ssimSeconds))
+			ffmpegTimed(b, ref.args(b, path, logo, refOut)...)
+			window := min(ssimSeconds, info.Duration)
+			bareSSIM := clipSSIM(b, bareOut, refOut, window)
+			workerSSIM := clipSSIM(b, workerOut, refOut, window)
+			out := min(info.Duration, benchOptions.MaxSeconds) + media.BumpersSeconds
+			decode, decodeCPU, filterCPU, bareCPU = decode+d, decodeCPU+dCPU, filterCPU+fCPU, bareCPU+bc
+			bareWall, worker = bareWall+bd, worker+wd
+			fmt.Printf("%-31s %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f %7.3f %7.4f %7.4f %7.0f %7.0f\n", picked[i].name,
+				d.Seconds(), bd.Seconds(), wd.Seconds(), dCPU.Seconds(), (fCPU - dCPU).Seconds(), (bc - fCPU).Seconds(),
+				wd.Seconds()/bd.Seconds(), bareSSIM, workerSSIM, kbps(b, bareOut, out), kbps(b, workerOut, out))
 		}
 		n := float64(len(paths))
 		per := func(d time.Duration) float64 { return d.Seconds() / n }
-		perMin := func(d time.Duration) float64 { return 60 / per(d) }
-		fmt.Printf("%-30s %8.2f %8.2f %8.2f %8.2f\n", "mean s/video", per(decode), per(bare), per(worker), per(multi))
-		fmt.Printf("%-30s %8.2f %8.2f %8.2f %8.2f\n", "videos/minute", perMin(decode), perMin(bare), perMin(worker), perMin(multi))
-		fmt.Printf("worker / bare = %.3f   multi-step / bare = %.2f   bare / decode = %.2f\n",
-			worker.Seconds()/bare.Seconds(), multi.Seconds()/bare.Seconds(), bare.Seconds()/decode.Seconds())
+		fmt.Printf("%-31s %7.2f %7.2f %7.2f %7.2f %7.2f %7.2f\n", "mean s/video", per(decode), per(bareWall), per(worker),
+			per(decodeCPU), per(filterCPU-decodeCPU), per(bareCPU-filterCPU))
+		fmt.Printf("worker / bare = %.3f (wall, upload answered to processed against the bare command on a local file)\n",
+			worker.Seconds()/bareWall.Seconds())
 
 		// Throughput with one and with two jobs at once on the same inputs,
 		// alternating so both see the same machine load.
-		var one, two time.Duration
-		for range 2 {
-			one += pool(b, 1, paths)
-			two += pool(b, 2, paths)
-		}
+		one := pool(b, 1, paths)
+		two := pool(b, 2, paths)
 		fmt.Printf("worker concurrency 1: %.2f videos/minute; concurrency 2: %.2f videos/minute (%.2fx)\n",
-			60*2*n/one.Seconds(), 60*2*n/two.Seconds(), one.Seconds()/two.Seconds())
+			60*n/one.Seconds(), 60*n/two.Seconds(), one.Seconds()/two.Seconds())
 
 		b.ReportMetric(per(worker), "worker-s/video")
-		b.ReportMetric(per(bare), "bare-s/video")
-		b.ReportMetric(per(multi), "multistep-s/video")
-		b.ReportMetric(worker.Seconds()/bare.Seconds(), "worker/bare")
-		b.ReportMetric(60*2*n/one.Seconds(), "videos/min@1")
-		b.ReportMetric(60*2*n/two.Seconds(), "videos/min@2")
+		b.ReportMetric(per(bareWall), "bare-s/video")
+		b.ReportMetric(worker.Seconds()/bareWall.Seconds(), "worker/bare")
+		b.ReportMetric(60*n/one.Seconds(), "videos/min@1")
+		b.ReportMetric(60*n/two.Seconds(), "videos/min@2")
 	}
+}
+
+// refOptions are the high-quality reference the SSIM is measured against:
+// the same graph at preset veryslow, CRF 18.
+var refOptions = func() media.Options {
+	o := benchOptions
+	o.Preset, o.CRF = "veryslow", 18
+	return o
+}()
+
+func withSeconds(o media.Options, seconds float64) media.Options {
+	o.MaxSeconds = seconds
+	return o
+}
+
+// oneP is the one-pass command of a set of options.
+type oneP struct{ tr *media.Transcoder }
+
+func reference(b *testing.B, o media.Options) oneP {
+	b.Helper()
+	tr, err := media.NewTranscoder(o)
+	require.NoError(b, err)
+	return oneP{tr}
+}
+
+func (r oneP) args(b *testing.B, in, logo, out string) []string {
+	b.Helper()
+	args, err := r.tr.Args(in, logo, out, media.Poster{})
+	require.NoError(b, err)
+	return args
+}
+
+// filterOnly is the one-pass command with its output discarded unencoded:
+// its CPU time less decoding's is the filtergraph's.
+func (r oneP) filterOnly(b *testing.B, in, logo string) []string {
+	b.Helper()
+	args := r.args(b, in, logo, "OUT")
+	i := slices.Index(args, "-map")
+	require.Positive(b, i)
+	return append(append(args[:i:i], "-map", args[i+1]), append([]string{"-f", "null", "-"}, args[slices.Index(args, "OUT")+1:]...)...)
+}
+
+// ffmpegTimed runs ffmpeg and returns its wall and CPU (user + system) time.
+func ffmpegTimed(b *testing.B, args ...string) (wall, cpu time.Duration) {
+	b.Helper()
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}, args...)...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	require.NoError(b, err, "ffmpeg %v: %s", args, out)
+	return time.Since(start), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
+func decodeArgs(path string, seconds float64) []string {
+	return []string{"-t", strconv.FormatFloat(seconds, 'f', 3, 64), "-an", "-i", path, "-f", "null", "-"}
+}
+
+// clipSSIM compares the player's clip in out (past the intro) with the
+// one in ref over seconds.
+func clipSSIM(b *testing.B, out, ref string, seconds float64) float64 {
+	b.Helper()
+	t := strconv.FormatFloat(seconds, 'f', 3, 64)
+	skip := strconv.FormatFloat(media.BumpersSeconds/2, 'f', 3, 64)
+	res, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-ss", skip, "-t", t, "-i", out, "-ss", skip, "-t", t, "-i", ref,
+		"-lavfi", "[0:v][1:v]ssim", "-f", "null", "-").CombinedOutput()
+	require.NoError(b, err, "%s", res)
+	m := regexp.MustCompile(`SSIM .* All:([0-9.]+)`).FindSubmatch(res)
+	require.NotNil(b, m, "%s", res)
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	require.NoError(b, err)
+	return v
+}
+
+// kbps is the mean bitrate of a file of seconds.
+func kbps(b *testing.B, path string, seconds float64) float64 {
+	b.Helper()
+	st, err := os.Stat(path)
+	require.NoError(b, err)
+	return float64(st.Size()) * 8 / 1000 / seconds
 }
 
 // pool runs the worker path on paths with c jobs at once and returns the
@@ -135,23 +254,24 @@ func minNonZero(a, b time.Duration) time.Duration {
 	return min(a, b)
 }
 
-func timed(b *testing.B, f func() error) time.Duration {
-	b.Helper()
-	start := time.Now()
-	require.NoError(b, f())
-	return time.Since(start)
-}
-
 // job is one upload waiting for the worker.
 type job struct {
 	acts *activities.Activities
 	id   string
 }
 
+// workerTranscoder is the benchmark's one worker process: its bumpers are
+// rendered by the first video and reused by the others, as in production.
+var workerTranscoder = sync.OnceValues(func() (*media.Transcoder, error) { return media.NewTranscoder(workerOptions) })
+
 // record stores an upload as the API does; it is not timed.
 func record(b *testing.B, path string) job {
 	b.Helper()
-	return job{acts: newActivities(b), id: newVideo(b, path)}
+	acts := newActivities(b)
+	tr, err := workerTranscoder()
+	require.NoError(b, err)
+	acts.Transcoder = tr
+	return job{acts: acts, id: newVideo(b, path)}
 }
 
 // run times what the worker does for the job: MarkProcessing, Transcode,
@@ -176,46 +296,4 @@ func (j job) run() (time.Duration, error) {
 		return 0, err
 	}
 	return time.Since(start), nil
-}
-
-func ffmpeg(ctx context.Context, args ...string) error {
-	args = append([]string{"-hide_banner", "-loglevel", "error", "-nostdin", "-y"}, args...)
-	if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
-		return fmt.Errorf("ffmpeg %v: %w: %s", args, err, out)
-	}
-	return nil
-}
-
-func decodeOnly(ctx context.Context, path string, seconds float64) error {
-	return ffmpeg(ctx, "-t", strconv.FormatFloat(seconds, 'f', 3, 64), "-i", path, "-an", "-f", "null", "-")
-}
-
-// multiStep is the usual pipeline: encode the trimmed, fitted and
-// watermarked video; render the intro and the outro; concatenate the three
-// with a re-encode.
-func multiStep(ctx context.Context, o media.Options, path, logo, dir string) error {
-	x264 := []string{"-an", "-c:v", "libx264", "-preset", o.Preset, "-crf", strconv.Itoa(o.CRF), "-pix_fmt", "yuv420p"}
-	size := fmt.Sprintf("%dx%d", o.Width, o.Height)
-	fit := fmt.Sprintf("fps=%d,scale=%d:%d:force_original_aspect_ratio=decrease:force_divisible_by=2,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1",
-		o.FPS, o.Width, o.Height, o.Width, o.Height)
-	main, intro, outro := filepath.Join(dir, "main.mp4"), filepath.Join(dir, "intro.mp4"), filepath.Join(dir, "outro.mp4")
-	steps := [][]string{
-		append([]string{"-t", strconv.FormatFloat(o.MaxSeconds, 'f', 3, 64), "-i", path, "-i", logo, "-filter_complex",
-			"[0:v]" + fit + "[v];[1:v]scale=120:-1,format=rgba,colorchannelmixer=aa=0.8[l];[v][l]overlay=main_w-overlay_w-24:main_h-overlay_h-24"},
-			append(x264, main)...),
-		append([]string{"-f", "lavfi", "-i", "color=c=0x0b1d3a:s=" + size + ":r=30:d=2.5", "-i", logo, "-filter_complex",
-			"[1:v]scale=400:-1[l];[0:v][l]overlay=(main_w-overlay_w)/2:(main_h-overlay_h)/2,fade=t=out:st=2.2:d=0.3"},
-			append(x264, intro)...),
-		append([]string{"-f", "lavfi", "-i", "color=c=0x0b1d3a:s=" + size + ":r=30:d=2.5", "-i", logo, "-filter_complex",
-			"[1:v]scale=400:-1[l];[0:v][l]overlay=(main_w-overlay_w)/2:(main_h-overlay_h)/2,fade=t=in:st=0:d=0.3"},
-			append(x264, outro)...),
-		append([]string{"-i", intro, "-i", main, "-i", outro, "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0"},
-			append(x264, "-movflags", "+faststart", filepath.Join(dir, "out.mp4"))...),
-	}
-	for _, args := range steps {
-		if err := ffmpeg(ctx, args...); err != nil {
-			return err
-		}
-	}
-	return nil
 }

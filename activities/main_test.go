@@ -37,15 +37,24 @@ func TestMain(m *testing.M) {
 // transcoder has the worker's default encoder settings (cmd/anb config).
 func transcoder(t testing.TB) *media.Transcoder {
 	t.Helper()
-	tr, err := media.NewTranscoder(benchOptions)
+	tr, err := media.NewTranscoder(workerOptions)
 	require.NoError(t, err)
 	return tr
 }
 
-// benchOptions are the default ANB_FFMPEG, ANB_FFMPEG_PRESET and ANB_FFMPEG_CRF
-// with the contract's output format spelled out for the reference commands.
+// benchOptions are the reference one-pass command's settings (preset
+// veryfast, CRF 23) with the contract's output format spelled out for the
+// reference commands.
 var benchOptions = media.Options{FFmpeg: "ffmpeg", Preset: "veryfast", CRF: 23, Threads: 2,
 	StallTimeout: time.Minute, TimePerSecond: 10 * time.Second, MaxSeconds: 30, Width: 1280, Height: 720, FPS: 30}
+
+// workerOptions are the worker's defaults: ANB_FFMPEG, ANB_FFMPEG_PRESET,
+// ANB_FFMPEG_CRF and ANB_FFMPEG_THREADS.
+var workerOptions = func() media.Options {
+	o := benchOptions
+	o.Preset = "superfast"
+	return o
+}()
 
 // newActivities returns activities on the test servers with their own
 // temporary directory, so tests can check it is left empty.
@@ -72,7 +81,11 @@ func input(t testing.TB, name string, spec testvideo.Spec) string {
 		if err != nil {
 			return "", err
 		}
-		path := filepath.Join(dir, name+".mp4")
+		ext := ".mp4"
+		if spec.HEVC {
+			ext = ".mov"
+		}
+		path := filepath.Join(dir, name+ext)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		return path, testvideo.Generate(ctx, path, spec)

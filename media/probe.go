@@ -26,19 +26,32 @@ type Info struct {
 	HasAudio      bool
 	Codec         string
 	FrameRate     float64
+	// Color is the colour description the stream declares; ffmpeg carries
+	// it to the processed video.
+	Color ColorTags
+}
+
+// ColorTags are ffprobe's names of a stream's colour description; empty
+// when the stream declares none.
+type ColorTags struct {
+	Primaries, Transfer, Space, Range string
 }
 
 type ffprobeOutput struct {
 	Streams []struct {
-		CodecType    string            `json:"codec_type"`
-		CodecName    string            `json:"codec_name"`
-		Width        int               `json:"width"`
-		Height       int               `json:"height"`
-		AvgFrameRate string            `json:"avg_frame_rate"`
-		Duration     string            `json:"duration"`
-		NbReadFrames string            `json:"nb_read_frames"`
-		Tags         map[string]string `json:"tags"`
-		SideDataList []struct {
+		CodecType      string            `json:"codec_type"`
+		CodecName      string            `json:"codec_name"`
+		Width          int               `json:"width"`
+		Height         int               `json:"height"`
+		AvgFrameRate   string            `json:"avg_frame_rate"`
+		Duration       string            `json:"duration"`
+		NbReadFrames   string            `json:"nb_read_frames"`
+		ColorPrimaries string            `json:"color_primaries"`
+		ColorTransfer  string            `json:"color_transfer"`
+		ColorSpace     string            `json:"color_space"`
+		ColorRange     string            `json:"color_range"`
+		Tags           map[string]string `json:"tags"`
+		SideDataList   []struct {
 			Rotation float64 `json:"rotation"`
 		} `json:"side_data_list"`
 		Disposition struct {
@@ -98,6 +111,7 @@ func parseProbe(data []byte) (*Info, error) {
 				info.Width, info.Height = info.Height, info.Width
 			}
 			info.Duration, _ = strconv.ParseFloat(s.Duration, 64)
+			info.Color = ColorTags{known(s.ColorPrimaries), known(s.ColorTransfer), known(s.ColorSpace), known(s.ColorRange)}
 			if n, _ := strconv.Atoi(s.NbReadFrames); n < 1 {
 				return nil, fmt.Errorf("%w: no frame could be decoded", ErrUndecodable)
 			}
@@ -113,6 +127,14 @@ func parseProbe(data []byte) (*Info, error) {
 		return nil, fmt.Errorf("%w: unknown duration", ErrUndecodable)
 	}
 	return info, nil
+}
+
+// known drops ffprobe's "unknown" and "unspecified".
+func known(v string) string {
+	if v == "unknown" || v == "unspecified" {
+		return ""
+	}
+	return v
 }
 
 func rotation(tag string, side []struct {

@@ -52,7 +52,8 @@ const (
 
 // Transcoder renders processed videos.
 type Transcoder struct {
-	opts Options
+	opts    Options
+	bumpers *bumperCache
 }
 
 // NewTranscoder checks the encoder settings and fills the output format.
@@ -75,7 +76,7 @@ func NewTranscoder(opts Options) (*Transcoder, error) {
 	if opts.FPS <= 0 {
 		opts.FPS = contractFPS
 	}
-	return &Transcoder{opts: opts}, nil
+	return &Transcoder{opts: opts, bumpers: &bumperCache{}}, nil
 }
 
 // OutputDuration is how long the processed video of an input lasts.
@@ -106,22 +107,81 @@ func (t *Transcoder) Budget(in *Info) time.Duration {
 	return max(t.opts.StallTimeout, time.Duration(t.OutputDuration(in)*float64(t.opts.TimePerSecond)))
 }
 
-// Run renders in to out with one ffmpeg pass and, when posterPath is not
-// empty, writes the poster JPEG in the same pass. progress, if not nil,
-// gets the fraction (0-1) done. Cancelling ctx kills ffmpeg; so do a stall
-// (ErrStalled) and the time budget (ErrOverBudget).
+// Run renders in to out and, when posterPath is not empty, writes the
+// poster JPEG from the same pass. progress, if not nil, gets the fraction
+// (0-1) done. Cancelling ctx kills ffmpeg; so do a stall (ErrStalled) and
+// the time budget (ErrOverBudget).
+//
+// The player's clip is encoded alone and joined, by copying packets, to the
+// intro and outro, which are encoded once per Transcoder: every video's
+// bumpers are the same frames. Should the clip's encoder parameters ever
+// differ from the bumpers', the video is rendered with the one-pass
+// command (Args) instead, so a join never yields an undecodable file.
 func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath, posterPath string, progress func(float64)) error {
 	runCtx, cancel := context.WithTimeoutCause(ctx, t.Budget(in), ErrOverBudget)
 	defer cancel()
-	logo, err := WriteLogo(filepath.Dir(outPath))
+	dir := filepath.Dir(outPath)
+	logo, err := WriteLogo(dir)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(logo)
-	args, err := t.Args(inPath, logo, outPath, t.poster(in, posterPath))
+	total := t.OutputDuration(in)
+	var last float64
+	report := func(fraction float64) {
+		// Forward only: the fallback starts counting again from zero.
+		if progress != nil && total > 0 && fraction > last {
+			last = min(1, fraction)
+			progress(last)
+		}
+	}
+	poster := t.poster(in, posterPath)
+
+	clip, err := tempName(dir, ".anb-clip-*.mp4")
 	if err != nil {
 		return err
 	}
+	defer os.Remove(clip)
+	// The clip first: a bad input fails before any other work, and is
+	// blamed on the input.
+	err = t.exec(ctx, runCtx, in, t.SegmentArgs(inPath, logo, clip, poster), true, func(seconds float64) {
+		report((cardSeconds + seconds) / total)
+	})
+	if err != nil {
+		return err
+	}
+	cards, err := t.cards(ctx, runCtx, in, dir, logo)
+	if err != nil {
+		return fmt.Errorf("bumpers: %w", err)
+	}
+	defer cards.remove()
+	same, err := sameCodecConfig(cards.config, clip)
+	if err != nil {
+		return err
+	}
+	if !same {
+		args, err := t.Args(inPath, logo, outPath, poster)
+		if err != nil {
+			return err
+		}
+		return t.exec(ctx, runCtx, in, args, true, func(seconds float64) { report(seconds / total) })
+	}
+	list, err := cards.writeList(dir, clip)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(list)
+	if err := t.exec(ctx, runCtx, in, JoinArgs(list, outPath), false, nil); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	report(1)
+	return nil
+}
+
+// exec runs one ffmpeg process with args, calling onSeconds with the output
+// time it reports. A stall kills it; runCtx carries the render's budget.
+// blameInput says whether a decode failure or crash is the input's fault.
+func (t *Transcoder) exec(ctx, runCtx context.Context, in *Info, args []string, blameInput bool, onSeconds func(float64)) error {
 	cmd := exec.CommandContext(runCtx, t.opts.FFmpeg, args...)
 	// ffmpeg must not outlive a worker that crashes: the retry runs elsewhere.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -134,7 +194,6 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath, posterP
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start ffmpeg: %w", err)
 	}
-	total := t.OutputDuration(in)
 	// A stopped ffmpeg writes nothing: the watchdog fires when the output
 	// time has not advanced for StallTimeout. SIGKILL ends even a SIGSTOPped
 	// process.
@@ -151,8 +210,8 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath, posterP
 			last = seconds
 			watchdog.Reset(t.opts.StallTimeout)
 		}
-		if progress != nil && total > 0 {
-			progress(min(1, seconds/total))
+		if onSeconds != nil {
+			onSeconds(seconds)
 		}
 	})
 	err = cmd.Wait()
@@ -168,7 +227,7 @@ func (t *Transcoder) Run(ctx context.Context, in *Info, inPath, outPath, posterP
 		return fmt.Errorf("%w of %s", ErrOverBudget, t.Budget(in))
 	}
 	msg := stderr.String()
-	if inputFault(err, msg) {
+	if blameInput && inputFault(err, msg) {
 		return fmt.Errorf("%w: ffmpeg: %v: %s", ErrUndecodable, err, tail([]byte(msg), 300))
 	}
 	return fmt.Errorf("ffmpeg: %w: %s", err, msg)

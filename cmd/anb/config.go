@@ -121,7 +121,7 @@ type Config struct {
 	StatusConcurrency int    `env:"ANB_WORKER_STATUS_SLOTS" envDefault:"64"`
 	FFmpeg            string `env:"ANB_FFMPEG" envDefault:"ffmpeg"`
 	FFprobe           string `env:"ANB_FFPROBE" envDefault:"ffprobe"`
-	FFmpegPreset      string `env:"ANB_FFMPEG_PRESET" envDefault:"veryfast"`
+	FFmpegPreset      string `env:"ANB_FFMPEG_PRESET" envDefault:"superfast"`
 	FFmpegCRF         int    `env:"ANB_FFMPEG_CRF" envDefault:"23"`
 	// FFmpegThreads bounds one render's threads: the 2 vCPUs of the
 	// instance size the platform is measured on.
