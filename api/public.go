@@ -72,10 +72,10 @@ func (s *Handlers) publicRankings(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	out, err := s.Catalog.Rankings(c.Request.Context(), page)
+	rp, err := s.Catalog.RankingPage(c.Request.Context(), page)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(200, out)
+	serveReady(c, rp.Ready, rp.JSON)
 }

@@ -85,6 +85,20 @@ func BenchmarkAPI(b *testing.B) {
 		}
 		compare("GET /api/public/rankings", 0.5, 50, get("/api/public/rankings", ""))
 		compare("GET /api/public/videos?limit=20", 0.5, 50, get("/api/public/videos?limit=20", ""))
+		// The anonymous reads again as wrk sees them: a closed loop of
+		// plain keep-alive connections, beside the bare handler under the same loop.
+		closed := func(name, path string) {
+			if !cfg.rows.MatchString(name) {
+				return
+			}
+			bare := closedLoop(b, "bare", cfg.conns, cfg.duration, bareURL+"/api/public/rankings", nil)
+			r := closedLoop(b, name, cfg.conns, cfg.duration, apiURL+path, nil)
+			r.baseline, r.minRatio, r.maxP99Ms = bare.rate, 0.5, 50
+			r.baselineName = fmt.Sprintf("bare Gin %.0f/s, p99 %s ms", bare.rate, ms(bare.p99))
+			rows = append(rows, r)
+		}
+		closed("GET /api/public/rankings (closed loop)", "/api/public/rankings")
+		closed("GET /api/public/videos?limit=20 (closed loop)", "/api/public/videos?limit=20")
 		compare("GET /api/public/videos?limit=20 signed in", 0.25, 0, get("/api/public/videos?limit=20", fix.viewer))
 		compare("GET /api/videos", 0.25, 0, get("/api/videos", fix.owner))
 		compare("GET /api/videos/{id}", 0.25, 0, get("/api/videos/"+fix.videoID, fix.owner))

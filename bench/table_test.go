@@ -13,9 +13,9 @@ func ms(d interface{ Seconds() float64 }) string { return fmt.Sprintf("%.1f", d.
 func printTable(w io.Writer, rows []result, cfg settings) {
 	fmt.Fprintf(w, "\nAPI speed: %d CPUs (GOMAXPROCS), %d connections for reads, %s per measurement; load generator in the same process\n",
 		runtime.GOMAXPROCS(0), cfg.conns, cfg.duration)
-	fmt.Fprintf(w, "| %-44s | %10s | %7s | %7s | %7s | %-32s | %6s | %-42s | %-7s |\n",
+	fmt.Fprintf(w, "| %-46s | %10s | %7s | %7s | %7s | %-32s | %6s | %-42s | %-7s |\n",
 		"endpoint", "rate", "p50 ms", "p95 ms", "p99 ms", "compared with", "ratio", "target", "")
-	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(46), dash(12), dash(9), dash(9), dash(9), dash(34), dash(8), dash(44), dash(9))
+	fmt.Fprintf(w, "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(48), dash(12), dash(9), dash(9), dash(9), dash(34), dash(8), dash(44), dash(9))
 	for _, r := range rows {
 		upload := strings.Contains(r.name, "upload")
 		unit := "/s"
@@ -36,7 +36,7 @@ func printTable(w io.Writer, rows []result, cfg settings) {
 		if !ok {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(w, "| %-44s | %10s | %7s | %7s | %7s | %-32s | %5.0f%% | %-42s | %-7s |\n",
+		fmt.Fprintf(w, "| %-46s | %10s | %7s | %7s | %7s | %-32s | %5.0f%% | %-42s | %-7s |\n",
 			r.name, fmt.Sprintf("%.1f%s", r.rate, unit), ms(r.p50), ms(r.p95), ms(r.p99), r.baselineName, r.ratio()*100, target, verdict)
 	}
 	for _, r := range rows {

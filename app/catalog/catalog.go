@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	"github.com/anb-showcase/anb/cache"
@@ -35,14 +37,14 @@ type Catalog struct {
 	store    Store
 	media    Media
 	votes    Votes
-	rankings *cache.Pages[[]Rank]
+	rankings *cache.Pages[*RankPage]
 	public   *cache.Pages[*Page]
 }
 
 // New keeps ranking pages for rankingTTL and video pages for publicTTL.
 func New(store Store, media Media, votes Votes, rankingTTL, publicTTL time.Duration) *Catalog {
 	return &Catalog{store: store, media: media, votes: votes,
-		rankings: cache.NewPages[[]Rank](rankingTTL), public: cache.NewPages[*Page](publicTTL)}
+		rankings: cache.NewPages[*RankPage](rankingTTL), public: cache.NewPages[*Page](publicTTL)}
 }
 
 // Voted drops the pages a vote changed: the ranking and the vote counts.
@@ -74,6 +76,8 @@ type Page struct {
 	Items []Video
 	// JSON is the items encoded as one array.
 	JSON []byte
+	// Ready is the anonymous answer's ETag and length, computed once.
+	Ready
 	// encoded are the items' JSON objects, to which a signed-in caller's
 	// answer appends `voted` without encoding the page again.
 	encoded [][]byte
@@ -87,9 +91,48 @@ type Rank struct {
 	Votes    int    `json:"votes"`
 }
 
+// Ready describes an answer encoded once and served as is: a strong
+// ETag of its bytes, so a client revalidating gets a 304, and its length,
+// so the body goes out in one piece rather than chunked.
+type Ready struct {
+	ETag string
+	// The header values, as net/http keeps them, shared by every answer.
+	etagValues, lengthValues []string
+}
+
+// ETagValues is the ETag header's value list; callers must not change it.
+func (r Ready) ETagValues() []string { return r.etagValues }
+
+// ContentLengthValues is the Content-Length header's value list; callers must not change it.
+func (r Ready) ContentLengthValues() []string { return r.lengthValues }
+
+func readyOf(body []byte) Ready {
+	h := fnv.New128a()
+	_, _ = h.Write(body)
+	etag := fmt.Sprintf(`"%x"`, h.Sum(nil))
+	return Ready{ETag: etag, etagValues: []string{etag}, lengthValues: []string{strconv.Itoa(len(body))}}
+}
+
+// RankPage is one cached ranking page and its answer, already encoded.
+type RankPage struct {
+	Ranks []Rank
+	// JSON is the ranks as gin's JSON renders them (HTML-safe escapes).
+	JSON []byte
+	Ready
+}
+
 // Rankings is one ranking page from the cache, computed on a miss.
 func (c *Catalog) Rankings(ctx context.Context, page db.Page) ([]Rank, error) {
-	return c.rankings.Get(ctx, page, func(ctx context.Context) ([]Rank, error) {
+	rp, err := c.RankingPage(ctx, page)
+	if err != nil {
+		return nil, err
+	}
+	return rp.Ranks, nil
+}
+
+// RankingPage is one ranking page with its encoded answer.
+func (c *Catalog) RankingPage(ctx context.Context, page db.Page) (*RankPage, error) {
+	return c.rankings.Get(ctx, page, func(ctx context.Context) (*RankPage, error) {
 		players, err := c.store.Rankings(ctx, page)
 		if err != nil {
 			return nil, fmt.Errorf("rankings: %w", err)
@@ -98,7 +141,11 @@ func (c *Catalog) Rankings(ctx context.Context, page db.Page) ([]Rank, error) {
 		for i, pl := range players {
 			out[i] = Rank{Position: page.Offset + i + 1, Username: pl.FirstName + " " + pl.LastName, City: pl.City, Votes: pl.Votes}
 		}
-		return out, nil
+		body, err := json.Marshal(out)
+		if err != nil {
+			return nil, fmt.Errorf("encode rankings: %w", err)
+		}
+		return &RankPage{Ranks: out, JSON: body, Ready: readyOf(body)}, nil
 	})
 }
 
@@ -189,5 +236,6 @@ func encodePage(items []Video) (*Page, error) {
 		pp.encoded[i] = bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	pp.JSON = append(append([]byte("["), bytes.Join(pp.encoded, []byte(","))...), "]\n"...)
+	pp.Ready = readyOf(pp.JSON)
 	return pp, nil
 }
