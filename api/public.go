@@ -18,6 +18,9 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 	invalid := func(field, msg string) (db.Page, *Problem) {
 		return db.Page{}, problem(400, "invalid_query", msgInvalidQuery, FieldError{Field: field, Message: msg})
 	}
+	if c.Request.URL.RawQuery == "" {
+		return db.Page{Limit: defaultLimit}, nil // the common case, parsed for nothing
+	}
 	// Unlike URL.Query, ParseQuery reports what it drops (bad escapes,
 	// semicolons), which must not silently fall back to defaults.
 	q, err := url.ParseQuery(c.Request.URL.RawQuery)

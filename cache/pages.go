@@ -25,7 +25,13 @@ type Pages[V any] struct {
 
 	mu         sync.Mutex
 	generation uint64
-	entries    map[string]pageEntry[V]
+	entries    map[pageKey]pageEntry[V]
+}
+
+// pageKey is comparable as is: a hit builds no string.
+type pageKey struct {
+	city          string
+	limit, offset int
 }
 
 type pageEntry[V any] struct {
@@ -40,7 +46,7 @@ const maxPageEntries = 4096
 
 // NewPages keeps pages for ttl.
 func NewPages[V any](ttl time.Duration) *Pages[V] {
-	return &Pages[V]{ttl: ttl, now: time.Now, entries: map[string]pageEntry[V]{}}
+	return &Pages[V]{ttl: ttl, now: time.Now, entries: map[pageKey]pageEntry[V]{}}
 }
 
 // Invalidate drops every page: something they show changed.
@@ -53,7 +59,7 @@ func (pc *Pages[V]) Invalidate() {
 
 // Get is page p, computed on a miss.
 func (pc *Pages[V]) Get(ctx context.Context, p db.Page, compute func(context.Context) (V, error)) (V, error) {
-	key := strings.ToLower(p.City) + "\x00" + strconv.Itoa(p.Limit) + "\x00" + strconv.Itoa(p.Offset)
+	key := pageKey{city: strings.ToLower(p.City), limit: p.Limit, offset: p.Offset}
 	pc.mu.Lock()
 	e, ok := pc.entries[key]
 	gen := pc.generation
@@ -63,7 +69,8 @@ func (pc *Pages[V]) Get(ctx context.Context, p db.Page, compute func(context.Con
 	}
 	// The generation is part of the flight key: a computation that began
 	// before a change is not shared with requests that came after it.
-	v, err, _ := pc.group.Do(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
+	flight := key.city + "\x00" + strconv.Itoa(key.limit) + "\x00" + strconv.Itoa(key.offset) + "\x00" + strconv.FormatUint(gen, 10)
+	v, err, _ := pc.group.Do(flight, func() (any, error) {
 		// Detached from the first caller: its departure must not fail the
 		// others waiting on the same flight.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

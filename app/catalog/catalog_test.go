@@ -1,11 +1,16 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/anb-showcase/anb/db"
 )
 
 func TestPublicPageEncoding(t *testing.T) {
@@ -33,4 +38,50 @@ func TestPublicPageEncoding(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `[]`, string(empty.JSON))
 	assert.JSONEq(t, `[]`, string(empty.WithVotedJSON(nil)))
+}
+
+// fakeStore answers a fixed ranking; votes changes it.
+type fakeStore struct{ votes int }
+
+func (f *fakeStore) PublicVideos(context.Context, db.Page, string) ([]db.PublicVideo, error) {
+	return nil, nil
+}
+
+func (f *fakeStore) Rankings(context.Context, db.Page) ([]db.RankedPlayer, error) {
+	return []db.RankedPlayer{{FirstName: "Ana", LastName: "<Ruiz> & co", City: "Cali", Votes: f.votes}}, nil
+}
+
+func TestRankingPageReady(t *testing.T) {
+	store := &fakeStore{votes: 3}
+	c := New(store, nil, nil, time.Minute, time.Minute)
+	ctx := context.Background()
+	page := db.Page{Limit: 10}
+
+	rp, err := c.RankingPage(ctx, page)
+	require.NoError(t, err)
+	want, err := json.Marshal(rp.Ranks)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(rp.JSON), "the bytes gin's JSON would render")
+	assert.Contains(t, string(rp.JSON), `\u003cRuiz\u003e \u0026 co`)
+	assert.Equal(t, []string{strconv.Itoa(len(rp.JSON))}, rp.ContentLengthValues())
+	assert.Equal(t, []string{rp.ETag}, rp.ETagValues())
+
+	// A hit allocates nothing: the answer is shared bytes and header values.
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := c.RankingPage(ctx, page); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+
+	store.votes = 4
+	c.Voted()
+	changed, err := c.RankingPage(ctx, page)
+	require.NoError(t, err)
+	assert.NotEqual(t, rp.ETag, changed.ETag, "new bytes, new tag")
+
+	c.Voted()
+	same, err := c.RankingPage(ctx, page)
+	require.NoError(t, err)
+	assert.Equal(t, changed.ETag, same.ETag, "the same bytes keep their tag across refills")
 }
