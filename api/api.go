@@ -15,13 +15,12 @@ import (
 	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/uploads"
 	"github.com/anb-showcase/anb/app/videos"
 	"github.com/anb-showcase/anb/app/votes"
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
-	"github.com/anb-showcase/anb/pgnotify"
-	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
@@ -41,10 +40,6 @@ type Deps struct {
 	Store  *storage.Store
 	Tokens *session.Tokens
 	Log    *slog.Logger
-	// Topic receives processing requests through the outbox.
-	Topic string
-	// Notify wakes the outbox relay after an upload committed.
-	Notify func()
 	// MaxUploadBytes caps the video file of an upload.
 	MaxUploadBytes int64
 	// Rules are the duration and resolution limits of an upload.
@@ -63,16 +58,14 @@ type Deps struct {
 	Videos   *videos.Service
 	Catalog  *catalog.Catalog
 	Players  *cache.Players
-	// Uploading bounds a player's uploads at once, Uploads per hour.
-	Uploading *ratelimit.InFlight
-	Uploads   *ratelimit.Keyed
-	Metrics   Metrics
+	// Uploads runs the uploads, within each player's limits.
+	Uploads *uploads.Service
+	Metrics Metrics
 }
 
 // Handlers are the JSON API's handlers.
 type Handlers struct {
 	Deps
-	events *eventHub
 }
 
 // maxJSONBytes caps JSON bodies: the largest valid one is a few KB.
@@ -80,17 +73,7 @@ const maxJSONBytes = 64 << 10
 
 // New builds the handlers.
 func New(d Deps) *Handlers {
-	return &Handlers{Deps: d, events: newEventHub()}
-}
-
-// VideoEvents is what the live event streams need of the database's
-// notifications on db.VideoEventsChannel.
-func (s *Handlers) VideoEvents() pgnotify.Subscriber {
-	return pgnotify.Subscriber{
-		// After a (re)connection every stream re-reads its video: the
-		// notifications of the gap are lost.
-		Connected: s.events.wakeAll, Notified: s.events.wakeVideo, Dropped: func(error) {},
-	}
+	return &Handlers{Deps: d}
 }
 
 // Register mounts the routes under /api. forms, given the name of a form
@@ -107,7 +90,7 @@ func (s *Handlers) Register(r gin.IRouter, forms func(name string) gin.HandlerFu
 	a.POST("/auth/logout", private, forms("logout"), s.logout)
 
 	v := a.Group("/videos", private, s.requireAuth)
-	v.POST("/upload", s.limitUploads, s.upload)
+	v.POST("/upload", s.upload)
 	v.GET("", s.listVideos)
 	v.GET("/:video_id", s.getVideo)
 	v.GET("/:video_id/events", s.videoEvents)

@@ -43,17 +43,16 @@ func (e videoEvent) final() bool {
 
 // videoEvents streams a video's status as server-sent events: the current
 // state first, then one event per change, until it is processed or failed.
-// Changes arrive through PostgreSQL notifications, so a write made through
-// any instance reaches every stream.
+// The videos use case watches the row (changes arrive through PostgreSQL
+// notifications, so a write made through any instance reaches every
+// stream); the handler only writes the events.
 func (s *Handlers) videoEvents(c *gin.Context) {
-	// Fresh: the stream must start from the row as it is now.
-	v, ok := s.ownVideo(c, true)
-	if !ok {
+	w, v, err := s.Videos.Watch(c.Request.Context(), userID(c), c.Param("video_id"))
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
-	// Subscribe before the state is read, so no change can fall between.
-	w := s.events.subscribe(v.ID)
-	defer s.events.unsubscribe(w)
+	defer w.Close()
 
 	// The server's write timeout is meant for ordinary answers.
 	if err := http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
@@ -82,13 +81,13 @@ func (s *Handlers) videoEvents(c *gin.Context) {
 				return
 			}
 			c.Writer.Flush()
-		case <-w.wake:
-			v, err := s.DB.VideoByID(ctx, w.videoID)
+		case <-w.Changed():
+			v, err := w.Current(ctx)
 			if errors.Is(err, db.ErrNotFound) {
 				return // deleted: nothing more will happen to it
 			}
 			if err != nil {
-				s.Log.Error("re-read video for event stream", "video_id", w.videoID, "err", err)
+				s.Log.Error("re-read video for event stream", "video_id", last.VideoID, "err", err)
 				return // the client's EventSource reconnects
 			}
 			e := eventOf(v)

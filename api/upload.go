@@ -2,142 +2,92 @@ package api
 
 import (
 	"bufio"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
+	"github.com/anb-showcase/anb/app"
+	"github.com/anb-showcase/anb/app/uploads"
 	"github.com/anb-showcase/anb/bodypace"
-	"github.com/anb-showcase/anb/db"
-	"github.com/anb-showcase/anb/processing"
-	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
-
-const maxTitleRunes = 200
 
 // MultipartSlack is what the multipart framing and the title may add to
 // the file itself before the whole request is cut off.
 const MultipartSlack = 64 << 10
 
-type uploadForm struct {
-	title    string
-	hasTitle bool
-	key      string                // where the file goes in S3
-	staged   *storage.StagedUpload // the file on its way to S3 as it arrives
-	boxes    *videocheck.Recorder  // what the check reads of the file
-	size     int64
-}
-
-// discard drops any part of the file already sent to S3 (nothing once it
-// is committed).
-func (f *uploadForm) discard(ctx context.Context, log *slog.Logger) {
-	if f.staged != nil {
-		if err := f.staged.Abort(ctx); err != nil {
-			log.Warn("abort staged upload", "key", f.key, "err", err)
-		}
-		f.staged = nil
-	}
-}
-
-// upload streams the video part, as it arrives, to an S3 multipart upload
-// and past a recorder that keeps the container's headers; then it checks
-// those, completes the object and records the video and its processing
-// request in one transaction. The file is never whole in memory nor on
-// disk here. A rejected upload leaves nothing behind: the object only
-// exists once every check passed.
+// upload reads the multipart request as it arrives and hands the video
+// part, still arriving, to the upload use case, which streams it to S3,
+// checks it and records it. Within the player's limits (checked before a
+// byte is read), the answer comes only once a rejected upload has left
+// nothing behind.
 func (s *Handlers) upload(c *gin.Context) {
+	ctx := c.Request.Context()
+	up, err := s.Uploads.Begin(userID(c))
+	if err != nil {
+		s.Metrics.Upload("too_many_requests")
+		s.fail(c, err)
+		return
+	}
+	defer up.Close(ctx)
 	// A declared length over the limit is refused before reading a byte.
 	if c.Request.ContentLength > s.MaxUploadBytes+MultipartSlack {
 		s.Metrics.Upload("file_too_large")
 		writeProblem(c, s.tooLarge())
 		return
 	}
-	ctx := c.Request.Context()
 	body := bodypace.Reader(c.Writer, c.Request.Body, s.BodyPace)
 	c.Request.Body = http.MaxBytesReader(c.Writer, body, s.MaxUploadBytes+MultipartSlack)
-	videoID := uuid.NewString()
-	form := &uploadForm{key: storage.UploadedKey(videoID)}
-	defer form.discard(ctx, s.Log)
-	reject := func(p *Problem) {
+	form := uploadForm{up: up}
+	if err := s.readUploadForm(c, &form); err != nil {
 		// Parts already sent are dropped before the answer, so that
 		// nothing is left once the client reads it.
-		form.discard(ctx, s.Log)
-		s.Metrics.Upload(p.Code)
-		writeProblem(c, p)
-	}
-	if p := s.readUploadForm(c, form); p != nil {
-		reject(p)
+		up.Abort(ctx)
+		s.uploadFailed(c, err)
 		return
 	}
-	if p := s.checkUpload(form); p != nil {
-		reject(p)
-		return
-	}
-
-	if err := form.staged.Commit(ctx); err != nil {
-		s.fail(c, fmt.Errorf("store upload: %w", err))
-		return
-	}
-	key := form.key
-	wfID := processing.WorkflowID(videoID)
-	payload, err := json.Marshal(processing.Task{VideoID: videoID, OwnerID: userID(c)})
+	res, err := up.Commit(ctx, form.title, form.hasTitle)
 	if err != nil {
-		s.fail(c, fmt.Errorf("encode task: %w", err))
+		s.uploadFailed(c, err)
 		return
 	}
-	video := &db.Video{
-		ID: videoID, UserID: userID(c), Title: strings.TrimSpace(form.title), Status: db.StatusUploaded,
-		OriginalKey: key, WorkflowID: wfID,
-	}
-	if err := s.DB.CreateVideo(ctx, video, &db.OutboxMessage{Topic: s.Topic, Key: videoID, Payload: payload}); err != nil {
-		// The object would be an orphan: remove it, even if the client left.
-		if derr := s.Store.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			s.Log.Error("remove orphan upload", "key", key, "err", derr)
-		}
+	s.Metrics.Upload("accepted")
+	c.JSON(201, gin.H{"message": msgUploaded, "task_id": res.WorkflowID, "video_id": res.VideoID})
+}
+
+// uploadFailed answers a rejected or failed upload and counts it.
+func (s *Handlers) uploadFailed(c *gin.Context, err error) {
+	var p *Problem
+	var body *uploads.BodyError
+	var rejected *videocheck.Error
+	var invalid *app.InvalidError
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, uploads.ErrTooLarge):
+		p = s.tooLarge()
+	case errors.As(err, &body):
+		p = bodyProblem(body.Err)
+	case errors.As(err, &rejected):
+		p = rejectionProblem(rejected, s.Rules)
+	case errors.As(err, &invalid):
+		s.Metrics.Upload(invalid.Code)
+		s.fail(c, err)
+		return
+	default:
+		s.Metrics.Upload("internal_error")
 		s.fail(c, err)
 		return
 	}
-	// This instance's next answer shows the upload; the others learn of it
-	// from the database.
-	s.Players.Invalidate(video.UserID)
-	if s.Notify != nil {
-		s.Notify()
-	}
-	s.Metrics.Upload("accepted")
-	s.Log.Info("video uploaded", "video_id", videoID, "user_id", video.UserID, "bytes", form.size)
-	c.JSON(201, gin.H{"message": msgUploaded, "task_id": wfID, "video_id": videoID})
-}
-
-// checkUpload applies the form rules, then the video rules to the bytes.
-func (s *Handlers) checkUpload(form *uploadForm) *Problem {
-	if form.staged == nil {
-		return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: msgRequired})
-	}
-	if fe := validateTitle(strings.TrimSpace(form.title), form.hasTitle); fe != nil {
-		return problem(400, "validation_error", msgValidation, *fe)
-	}
-	if _, err := form.boxes.Check(s.Rules); err != nil {
-		var rejected *videocheck.Error
-		if errors.As(err, &rejected) {
-			return rejectionProblem(rejected, s.Rules)
-		}
-		s.Log.Error("check upload", "err", err)
-		return problem(500, "internal_error", msgInternal)
-	}
-	return nil
+	s.Metrics.Upload(p.Code)
+	writeProblem(c, p)
 }
 
 // rejectionProblem says which video rule failed, with the limit.
@@ -167,26 +117,21 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
-func validateTitle(title string, present bool) *FieldError {
-	switch {
-	case !present || title == "":
-		return &FieldError{Field: "title", Message: msgRequired}
-	case !utf8.ValidString(title):
-		return &FieldError{Field: "title", Message: "Texto con codificación inválida."}
-	case strings.ContainsRune(title, 0):
-		return &FieldError{Field: "title", Message: msgNUL}
-	case utf8.RuneCountInString(title) > maxTitleRunes:
-		return &FieldError{Field: "title", Message: fmt.Sprintf("Máximo %d caracteres.", maxTitleRunes)}
-	}
-	return nil
-}
-
 // uploadReadBuffer is how much of the body one read takes: the multipart
 // reader's own 4 KB would cost a system call every 4 KB of video.
 const uploadReadBuffer = 256 << 10
 
-// readUploadForm walks the multipart parts as they arrive.
-func (s *Handlers) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
+// uploadForm is what the multipart request carried besides the file,
+// which goes to the upload as it arrives.
+type uploadForm struct {
+	up       *uploads.Upload
+	title    string
+	hasTitle bool
+}
+
+// readUploadForm walks the multipart parts as they arrive. A malformed
+// request is a *Problem; the file's own failures come from the upload.
+func (s *Handlers) readUploadForm(c *gin.Context, form *uploadForm) error {
 	mediaType, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return problem(400, "validation_error", "La petición debe ser multipart/form-data con los campos video_file y title.")
@@ -206,17 +151,19 @@ func (s *Handlers) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 			if form.hasTitle {
 				return problem(400, "validation_error", msgValidation, FieldError{Field: "title", Message: "Envía un solo título."})
 			}
-			b, err := io.ReadAll(io.LimitReader(part, maxTitleRunes*4+1))
+			b, err := io.ReadAll(io.LimitReader(part, uploads.MaxTitle*4+1))
 			if err != nil {
 				return bodyProblem(err)
 			}
 			form.title, form.hasTitle = string(b), true
 		case "video_file":
-			if form.staged != nil {
+			if form.up.HasFile() {
 				return problem(400, "validation_error", msgValidation, FieldError{Field: "video_file", Message: "Envía un solo archivo."})
 			}
-			if p := s.receiveFile(c.Request.Context(), part, form); p != nil {
-				return p
+			err := form.up.Receive(c.Request.Context(), part)
+			s.Metrics.Spilled(form.up.Spilled())
+			if err != nil {
+				return err
 			}
 		default:
 			// Unknown parts are read and dropped; the request limit bounds them.
@@ -226,45 +173,6 @@ func (s *Handlers) readUploadForm(c *gin.Context, form *uploadForm) *Problem {
 		}
 		part.Close()
 	}
-}
-
-// receiveFile sends the file part on to S3 as it arrives, past the recorder of
-// its boxes, stopping one byte past the limit.
-func (s *Handlers) receiveFile(ctx context.Context, part *multipart.Part, form *uploadForm) *Problem {
-	form.staged = s.Store.Stage(ctx, form.key)
-	form.boxes = videocheck.NewRecorder()
-	n, err := form.staged.ReadFrom(untilNotMP4{io.TeeReader(io.LimitReader(part, s.MaxUploadBytes+1), form.boxes), form.boxes})
-	form.size = n
-	s.Metrics.Spilled(form.staged.Spilled())
-	if errors.Is(err, storage.ErrStaging) {
-		s.Log.Error("stage upload", "err", err)
-		return problem(500, "internal_error", msgInternal)
-	}
-	if err != nil {
-		return bodyProblem(err)
-	}
-	if n > s.MaxUploadBytes {
-		return s.tooLarge()
-	}
-	// The last part travels while the file is checked.
-	form.staged.Finish()
-	return nil
-}
-
-// untilNotMP4 ends the file as soon as its first bytes show it is no MP4:
-// the check will reject it, so nothing more of it goes to S3 (the rest of
-// the part is read and dropped).
-type untilNotMP4 struct {
-	r     io.Reader
-	boxes *videocheck.Recorder
-}
-
-func (u untilNotMP4) Read(p []byte) (int, error) {
-	n, err := u.r.Read(p)
-	if u.boxes.NotMP4() {
-		return n, io.EOF
-	}
-	return n, err
 }
 
 func (s *Handlers) tooLarge() *Problem {

@@ -20,6 +20,7 @@ import (
 	"github.com/anb-showcase/anb/api"
 	"github.com/anb-showcase/anb/app/accounts"
 	"github.com/anb-showcase/anb/app/catalog"
+	"github.com/anb-showcase/anb/app/uploads"
 	"github.com/anb-showcase/anb/app/videos"
 	"github.com/anb-showcase/anb/app/votes"
 	"github.com/anb-showcase/anb/bodypace"
@@ -117,13 +118,20 @@ func New(o Options) (*Server, error) {
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
 	}
-	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog, Log: o.Log}
+	changes := videos.NewChanges()
+	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
+		Changes: changes, Log: o.Log}
+	ups := &uploads.Service{
+		Staging: o.Store, Objects: o.Store, Store: o.DB, Players: s.owners,
+		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads,
+		Notify: o.Notify, Topic: o.Topic, MaxBytes: o.MaxUploadBytes, Rules: o.Rules, Log: o.Log,
+	}
 	s.api = api.New(api.Deps{
-		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log, Topic: o.Topic,
-		Notify: o.Notify, MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
+		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log,
+		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
-		Accounts: s.accounts, Votes: s.votes, Videos: vids, Catalog: s.catalog, Players: s.owners,
-		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads, Metrics: s.metrics,
+		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
+		Metrics: s.metrics,
 	})
 	if o.DB != nil {
 		s.notify = pgnotify.New(o.DB, o.Log.With("component", "notify"))
@@ -132,7 +140,11 @@ func New(o Options) (*Server, error) {
 				Connected: s.owners.Connected, Notified: s.owners.Invalidate,
 				Dropped: func(error) { s.owners.Dropped() },
 			}),
-			s.notify.Subscribe(db.VideoEventsChannel, s.api.VideoEvents()))
+			// After a (re)connection every stream re-reads its video: the
+			// notifications of the gap are lost.
+			s.notify.Subscribe(db.VideoEventsChannel, pgnotify.Subscriber{
+				Connected: changes.Connected, Notified: changes.Notified, Dropped: func(error) {},
+			}))
 		if err != nil {
 			return nil, fmt.Errorf("subscribe to database notifications: %w", err)
 		}

@@ -1,6 +1,7 @@
 // Package videos holds a player's use cases on their own videos: read
-// them (from the player cache or fresh) and delete one with everything it
-// left: its row, the processing under way and its objects.
+// them (from the player cache or fresh), watch one change as it is
+// processed, and delete one with everything it left: its row, the
+// processing under way and its objects.
 package videos
 
 import (
@@ -53,7 +54,9 @@ type Service struct {
 	Workflows Workflows
 	Players   Players
 	Lists     Lists
-	Log       *slog.Logger
+	// Changes wakes the watches of videos as the database notifies changes.
+	Changes *Changes
+	Log     *slog.Logger
 }
 
 // List is the owner's videos, newest first.
