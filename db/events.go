@@ -50,6 +50,11 @@ func (d *DB) listenOnce(ctx context.Context, channels []string, h Notifications)
 	}
 	ln := pgdriver.NewListener(d.bun)
 	defer ln.Close()
+	// A read waits out its timeout (listenIdle) whatever ctx says: closing
+	// the listener when ctx ends is what ends the wait, so a server stops at
+	// once instead of up to listenIdle later.
+	stop := context.AfterFunc(ctx, func() { _ = ln.Close() })
+	defer stop()
 	if err := ln.Listen(ctx, channels...); err != nil {
 		return false, fmt.Errorf("listen %v: %w", channels, err)
 	}

@@ -74,3 +74,31 @@ func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
 	require.NoError(t, err)
 	expect("vote by the player")
 }
+
+// A listener whose context ends returns at once, not when its silent read
+// times out (listenIdle, 15 s): a server's Close waits for it.
+func TestListenOnceReturnsWhenContextEnds(t *testing.T) {
+	servers.Get(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	connected := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := testEnv().DB.ListenOnce(ctx, []string{db.OwnerEventsChannel}, db.Notifications{
+			Connected: func() { connected <- struct{}{} },
+			Notified:  func(string, string) {},
+		})
+		done <- err
+	}()
+	select {
+	case <-connected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener did not connect")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("listener still waiting 5 s after its context ended")
+	}
+}
