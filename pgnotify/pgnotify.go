@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -101,6 +102,10 @@ func (h *Hub) run(ctx context.Context) {
 	for ch := range h.subs {
 		channels = append(channels, ch)
 	}
+	// In a fixed order, not the map's: the connection then looks the same
+	// after every start (pg_stat_activity shows its last LISTEN), and the
+	// pings go on the same channel.
+	slices.Sort(channels)
 	b := &backoff.ExponentialBackOff{
 		InitialInterval: firstRetry, RandomizationFactor: backoff.DefaultRandomizationFactor,
 		Multiplier: 2, MaxInterval: maxRetry,
