@@ -21,6 +21,8 @@ var allowed = map[string][]string{
 	"cmd/anb": {"activities", "app/accounts", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
 		"ratelimit", "reconcile", "server", "session", "storage", "telemetry", "videocheck", "workers", "workflows"},
 	"cmd/anb-broker": {"devstack"},
+	// The hostile-request checks talk to a running site over HTTP only.
+	"cmd/anb-hostile": {},
 	// The JSON API calls the use cases; it knows nothing of the pages.
 	"api": {"app", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db",
 		"processing", "ratelimit", "session", "storage", "videocheck"},
