@@ -120,7 +120,7 @@ record-history: tools
 # takes tens of minutes on two cores.
 .PHONY: bench-worker
 bench-worker: deps $(VERSITYGW_BIN)
-	go test -count=1 -run '^$$' -bench '^BenchmarkWorker$$' -benchtime 1x -timeout 60m ./activities/
+	go test -count=1 -run '^$$' -bench '^BenchmarkWorker(Input)?$$' -benchtime 1x -timeout 60m ./activities/
 
 # The API beside a bare Gin handler in the same run, on real PostgreSQL
 # and S3: requests/s, p50/p95/p99 and the ratios to the targets. Not part

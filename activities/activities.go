@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -40,6 +41,14 @@ type Activities struct {
 	Workflows WorkflowDescriber
 	// Topic is the processing requests' Kafka topic.
 	Topic string
+	// Links, when set, presigns the original for ffmpeg to read from S3
+	// as it decodes; nil downloads it first.
+	Links Links
+}
+
+// Links presigns a GET of an object (storage.Store does).
+type Links interface {
+	URL(ctx context.Context, key string) (string, error)
 }
 
 // Every activity takes one input struct, so a field added later decodes
@@ -90,32 +99,86 @@ func (a *Activities) StartProcessing(ctx context.Context, in VideoInput) error {
 	return nil
 }
 
-// Transcode downloads the original, renders it and uploads the result. It
-// heartbeats ffmpeg's progress, so a dead worker's attempt is retried
-// elsewhere and cancellation reaches ffmpeg. Its working files are removed
-// on every way out.
+// Transcode renders the original and uploads the result. It heartbeats
+// ffmpeg's progress, so a dead worker's attempt is retried elsewhere and
+// cancellation reaches ffmpeg. Its working files are removed on every way
+// out.
+//
+// With Links set, ffprobe and ffmpeg read the original from S3 through a
+// presigned link while they decode: no wait for a full download, and only
+// the bytes before the cut are read. Any failure on that path other than a
+// cancellation or a broken limit is tried again on a downloaded copy, which
+// alone decides whether the input is at fault: a dropped connection must
+// not fail a player's video.
 func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*TranscodeResult, error) {
 	dir, err := os.MkdirTemp(a.TempDir, workDirPrefix(in.VideoID))
 	if err != nil {
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-
-	src := filepath.Join(dir, "original.mp4")
-	dst := filepath.Join(dir, "processed.mp4")
-	poster := filepath.Join(dir, "poster.jpg")
 	beat := &progressBeat{ctx: ctx}
+
+	if a.Links != nil {
+		res, err := a.render(ctx, in, beat, dir, a.streamedOriginal)
+		if !errors.Is(err, errStreamedInput) {
+			return res, err
+		}
+		a.Log.Warn("reading the original from S3 failed; downloading it", "video_id", in.VideoID, "err", err)
+	}
+	return a.render(ctx, in, beat, dir, a.downloadedOriginal)
+}
+
+// errStreamedInput marks a failure of the streamed path that the
+// downloaded copy may not have.
+var errStreamedInput = errors.New("streamed input failed")
+
+// original gives the input ffmpeg reads: a local path or a link. streamed
+// says which, so render knows whose fault a failure is.
+type original func(ctx context.Context, beat *progressBeat, videoID, dir string) (input string, streamed bool, err error)
+
+func (a *Activities) streamedOriginal(ctx context.Context, _ *progressBeat, videoID, _ string) (string, bool, error) {
+	link, err := a.Links.URL(ctx, storage.UploadedKey(videoID))
+	if err != nil {
+		return "", true, fmt.Errorf("%w: presign: %v", errStreamedInput, err)
+	}
+	return link, true, nil
+}
+
+func (a *Activities) downloadedOriginal(ctx context.Context, beat *progressBeat, videoID, dir string) (string, bool, error) {
+	src := filepath.Join(dir, "original.mp4")
 	stop := beat.keepAlive()
-	_, err = a.Store.Download(ctx, storage.UploadedKey(in.VideoID), src)
+	_, err := a.Store.Download(ctx, storage.UploadedKey(videoID), src)
 	stop()
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
+			return "", false, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
 		}
-		return nil, fmt.Errorf("download original: %w", err)
+		return "", false, fmt.Errorf("download original: %w", err)
 	}
+	return src, false, nil
+}
+
+// render probes, checks, renders and stores one video from the input that
+// source gives.
+func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progressBeat, dir string, source original) (*TranscodeResult, error) {
+	src, streamed, err := source(ctx, beat, in.VideoID, dir)
+	if err != nil {
+		return nil, err
+	}
+	// A link carries a signature; failures name the object instead.
+	redact := func(err error) error {
+		if !streamed || ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s", errStreamedInput, strings.ReplaceAll(err.Error(), src, storage.UploadedKey(in.VideoID)))
+	}
+	dst := filepath.Join(dir, "processed.mp4")
+	poster := filepath.Join(dir, "poster.jpg")
 	info, err := media.Probe(ctx, a.FFprobe, src)
 	if err != nil {
+		if err := redact(err); errors.Is(err, errStreamedInput) {
+			return nil, err
+		}
 		if errors.Is(err, media.ErrUndecodable) {
 			return nil, invalidVideo(err)
 		}
@@ -144,6 +207,9 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 	if err := a.Transcoder.Run(ctx, info, src, dst, poster, report); err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("transcode cancelled: %w", ctx.Err())
+		}
+		if err := redact(err); errors.Is(err, errStreamedInput) {
+			return nil, err
 		}
 		if errors.Is(err, media.ErrUndecodable) {
 			return nil, invalidVideo(err)

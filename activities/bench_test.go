@@ -264,14 +264,55 @@ type job struct {
 // rendered by the first video and reused by the others, as in production.
 var workerTranscoder = sync.OnceValues(func() (*media.Transcoder, error) { return media.NewTranscoder(workerOptions) })
 
-// record stores an upload as the API does; it is not timed.
+// record stores an upload as the API does; it is not timed. The worker
+// downloads the original first, as production's default does.
 func record(b *testing.B, path string) job {
+	return recordAs(b, path, false)
+}
+
+func recordAs(b *testing.B, path string, streamed bool) job {
 	b.Helper()
 	acts := newActivities(b)
 	tr, err := workerTranscoder()
 	require.NoError(b, err)
 	acts.Transcoder = tr
+	if streamed {
+		acts.Links = testEnv().Store
+	}
 	return job{acts: acts, id: newVideo(b, path)}
+}
+
+// BenchmarkWorkerInput times the worker path end to end with the original
+// read through a presigned link as ffmpeg decodes it, against downloading
+// it first, alternating, best of three each, on the inputs ANB_BENCH_INPUTS
+// picks (default: the grainy 1080p phone clip). The S3 server is on
+// loopback: on AWS the download it saves is longer.
+func BenchmarkWorkerInput(b *testing.B) {
+	servers.Get(b)
+	expr := os.Getenv("ANB_BENCH_INPUTS")
+	if expr == "" {
+		expr = "phone-grain"
+	}
+	pick := regexp.MustCompile(expr)
+	for b.Loop() {
+		fmt.Printf("\n%-31s %12s %12s %9s\n", "input", "download s", "streamed s", "ratio")
+		for _, in := range benchInputs {
+			if !pick.MatchString(in.name) {
+				continue
+			}
+			path := input(b, in.name, in.spec)
+			var down, stream time.Duration
+			for range 3 {
+				d, err := recordAs(b, path, false).run()
+				require.NoError(b, err)
+				down = minNonZero(down, d)
+				s, err := recordAs(b, path, true).run()
+				require.NoError(b, err)
+				stream = minNonZero(stream, s)
+			}
+			fmt.Printf("%-31s %12.2f %12.2f %9.3f\n", in.name, down.Seconds(), stream.Seconds(), stream.Seconds()/down.Seconds())
+		}
+	}
 }
 
 // run times what the worker does for the job: MarkProcessing, Transcode,

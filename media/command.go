@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	ffmpeg "github.com/u2takey/ffmpeg-go"
 )
@@ -26,7 +27,12 @@ func (t *Transcoder) Args(inPath, logoPath, outPath string, poster Poster) (args
 
 	// Input -t lets the demuxer stop reading at the cut; the trim filter
 	// below makes the cut frame-exact and self-evident in the graph.
-	main := ffmpeg.Input(inPath, ffmpeg.KwArgs{"t": keep}).Video().
+	inOpts := ffmpeg.KwArgs{"t": keep}
+	net := networkInputArgs(inPath)
+	for i := 0; i+1 < len(net); i += 2 {
+		inOpts[strings.TrimPrefix(net[i], "-")] = net[i+1]
+	}
+	main := ffmpeg.Input(inPath, inOpts).Video().
 		Trim(ffmpeg.KwArgs{"duration": keep}).
 		Filter("setpts", ffmpeg.Args{"PTS-STARTPTS"}).
 		// Constant frame rate first: variable-rate phone footage plays
@@ -182,6 +188,7 @@ func (t *Transcoder) SegmentArgs(inPath, logoPath, outPath string, poster Poster
 		graph += "[v]"
 	}
 	args := append([]string{}, quietArgs...)
+	args = append(args, networkInputArgs(inPath)...)
 	args = append(args, "-t", keep, "-an", "-sn", "-dn", "-i", inPath, "-i", logoPath,
 		"-filter_complex", graph, "-filter_complex_threads", itoa(o.Threads), "-map", "[v]")
 	args = append(args, t.x264Args()...)

@@ -69,8 +69,10 @@ func Probe(ctx context.Context, ffprobe, path string) (*Info, error) {
 	// -count_frames over the first 0.2 s decodes a few frames in the same
 	// run: a file whose container parses but whose pictures are garbage
 	// fails here, before a worker spends a transcode on it.
-	cmd := exec.CommandContext(ctx, ffprobe, "-v", "error", "-print_format", "json",
+	args := append([]string{"-v", "error"}, networkInputArgs(path)...)
+	args = append(args, "-print_format", "json",
 		"-show_format", "-show_streams", "-count_frames", "-read_intervals", "%+0.2", path)
+	cmd := exec.CommandContext(ctx, ffprobe, args...)
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 1024}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr

@@ -138,6 +138,11 @@ type Config struct {
 	WorkerMaxFPS       float64       `env:"ANB_WORKER_MAX_FPS" envDefault:"120"`
 	WorkerMaxDuration  time.Duration `env:"ANB_WORKER_MAX_DURATION" envDefault:"120s"`
 	WorkerCodecs       string        `env:"ANB_WORKER_CODECS" envDefault:"h264,hevc,mpeg4,vp8,vp9,av1"`
+	// ffmpeg reads the original from S3 through a presigned link as it
+	// decodes, instead of after a full download. Off until it is measured
+	// to pay where the download is slow: with S3 on loopback it did not
+	// (README, benchmark).
+	WorkerStreamInput bool `env:"ANB_WORKER_STREAM_INPUT" envDefault:"false"`
 	// ProcessingRetryFor bounds the retries of transient failures of one
 	// video; past it the video is failed and operators see it.
 	ProcessingRetryFor time.Duration `env:"ANB_PROCESSING_RETRY_FOR" envDefault:"24h"`

@@ -37,13 +37,17 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	store := cfg.store()
 	acts := &activities.Activities{
-		DB: d, Store: cfg.store(), Transcoder: transcoder, FFprobe: cfg.FFprobe, TempDir: tempDir, Log: log,
+		DB: d, Store: store, Transcoder: transcoder, FFprobe: cfg.FFprobe, TempDir: tempDir, Log: log,
 		Workflows: tc, Topic: cfg.KafkaTopic,
 		Limits: media.Limits{
 			MaxLongSide: cfg.WorkerMaxLongSide, MaxShortSide: cfg.WorkerMaxShortSide, MaxFPS: cfg.WorkerMaxFPS,
 			MaxSeconds: cfg.WorkerMaxDuration.Seconds(), Codecs: media.ParseCodecs(cfg.WorkerCodecs),
 		},
+	}
+	if cfg.WorkerStreamInput {
+		acts.Links = store
 	}
 	// Working files of a worker that was killed are not cleaned by it.
 	if n, err := activities.SweepOrphans(tempDir); err != nil {
