@@ -499,13 +499,6 @@ func (w *walker) stsd(b box) error {
 	}
 	return nil
 }
-func pick(version uint8, v0, v1 uint64) uint64 {
-	if version == 1 {
-		return v1
-	}
-	return v0
-}
-
 // codecName is the ffprobe name of the codecs the platform takes by their
 // sample entry type: H.264 and HEVC, as phones and cameras record them
 // (Dolby Vision's entries are HEVC a plain decoder reads too).
