@@ -499,6 +499,7 @@ func (w *walker) stsd(b box) error {
 	}
 	return nil
 }
+
 // codecName is the ffprobe name of the codecs the platform takes by their
 // sample entry type: H.264 and HEVC, as phones and cameras record them
 // (Dolby Vision's entries are HEVC a plain decoder reads too).
