@@ -3,6 +3,7 @@ package videocheck
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"runtime"
 	"strings"
@@ -68,7 +69,6 @@ func hostileShapes() map[string][]byte {
 // costOf runs f and returns the bytes it allocated and its wall time.
 func costOf(f func()) (alloc uint64, took time.Duration) {
 	var before, after runtime.MemStats
-	runtime.GC()
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	f()
@@ -108,4 +108,47 @@ func TestHostileStructureIsCheap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// maxFuzzAlloc is what one check of a fuzzed input may allocate: the
+// read window and the answer, nothing that grows with the input.
+const maxFuzzAlloc = 256 << 10
+
+// FuzzCheck fails when one input costs a check more than its bounds: more
+// boxes or bytes read than the limits, or more memory than a few hundred
+// KB, on the file path or the streamed path; or when the walk panics.
+func FuzzCheck(f *testing.F) {
+	f.Add(video(f, testvideo.Spec{Width: 64, Height: 64, Seconds: 1}))
+	f.Add(video(f, testvideo.Spec{Width: 64, Height: 64, Seconds: 1, HEVC: true}))
+	f.Add(testvideo.NestingBomb(8000))
+	f.Add(testvideo.NestingBomb(16000))
+	for _, input := range hostileShapes() {
+		if len(input) < 64<<10 {
+			f.Add(input)
+		}
+	}
+	f.Add([]byte("\x00\x00\x00\x08wide\x00\x00\x00\x10moov\x00\x00\x00\x08trak"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, path := range []struct {
+			name string
+			r    io.ReadSeeker
+		}{
+			{"file", bytes.NewReader(data)},
+			{"stream", &view{r: record(data, 4096)}},
+		} {
+			var c cost
+			var err error
+			alloc, _ := costOf(func() { _, c, err = check(path.r, contractRules) })
+			if c.boxes > maxBoxes || c.read > maxRead || c.read > int64(len(data))+window {
+				t.Fatalf("%s: %d boxes, %d bytes read for %d bytes of input", path.name, c.boxes, c.read, len(data))
+			}
+			if alloc > maxFuzzAlloc {
+				t.Fatalf("%s: %d bytes allocated for %d bytes of input", path.name, alloc, len(data))
+			}
+			var e *Error
+			if err != nil && (!errors.As(err, &e) || strings.HasPrefix(e.Reason, "unparseable")) {
+				t.Fatalf("%s: %v", path.name, err)
+			}
+		}
+	})
 }
