@@ -31,8 +31,8 @@ var errHole = errors.New("bytes not kept from the stream")
 // Recorder keeps, from a stream of an MP4 file written through it in order,
 // what the check reads, so that an upload can be checked without spooling
 // it: the header of every top-level box (all the walk reads of a box it
-// skips), the ftyp and moov boxes, and other small boxes (the walk decodes
-// small boxes wherever they are). It tracks top-level box boundaries as
+// skips), the ftyp and moov boxes (the only ones it opens), and other small
+// boxes up to a budget. It tracks top-level box boundaries as
 // bytes arrive; everything else is a hole. Memory stays bounded by the caps
 // whatever the input. Probe and Check see the stream written so far and
 // may be called any number of times, but not during a Write.
