@@ -40,6 +40,7 @@ func TestCheckContainersAndCodecs(t *testing.T) {
 		{"mov h264", movH264, "h264", "mov"},
 		{"mov hevc", movHEVC, "hevc", "mov"},
 		{"mp4 hevc", video(t, testvideo.Spec{Width: 320, Height: 240, Seconds: 2, HEVC: true, Format: "mp4"}), "hevc", "mp4"},
+		{"mov hevc rotated, as a phone held upright records", video(t, testvideo.Spec{Width: 320, Height: 240, Seconds: 2, HEVC: true, Rotate: 90}), "hevc", "mov"},
 		{"mov hevc with audio", video(t, testvideo.Spec{Width: 240, Height: 320, Seconds: 3, HEVC: true, Audio: true}), "hevc", "mov"},
 		{"mov without ftyp", withoutFtyp(t, movHEVC), "hevc", "mov"},
 		{"mov without ftyp, moov first", moovFirst(t, movH264), "h264", "mov"},
@@ -59,6 +60,11 @@ func TestCheckContainersAndCodecs(t *testing.T) {
 			assert.Equal(t, info, streamed)
 		})
 	}
+	t.Run("rotated movie shows upright", func(t *testing.T) {
+		info, err := Check(bytes.NewReader(video(t, testvideo.Spec{Width: 320, Height: 240, Seconds: 2, HEVC: true, Rotate: 90})), smallRules)
+		require.NoError(t, err)
+		assert.Equal(t, []int{240, 320, 90}, []int{info.Width, info.Height, info.Rotation})
+	})
 	refused := []struct {
 		name  string
 		input []byte
