@@ -47,7 +47,7 @@ const (
 	msgRequired     = app.MsgRequired
 	msgBadJSON      = "El cuerpo de la petición debe ser un objeto JSON válido."
 	msgTooLarge     = "El archivo supera el tamaño máximo permitido."
-	msgNotMP4       = "El archivo debe ser un video MP4 válido."
+	msgNotMP4       = "El archivo debe ser un video MP4 o MOV válido."
 	msgPublished    = "El video ya fue publicado y no puede eliminarse."
 	msgOwnVideo     = app.MsgOwnVideo
 	msgAlreadyVoted = app.MsgAlreadyVoted

@@ -109,7 +109,7 @@ func rejectionProblem(e *videocheck.Error, rules videocheck.Rules) *Problem {
 		}
 		return problem(400, "invalid_resolution", msg, field(msg))
 	default:
-		return problem(400, "invalid_file_type", msgNotMP4, field("El archivo no es un MP4 legible con una pista de video."))
+		return problem(400, "invalid_file_type", msgNotMP4, field("El archivo no es un MP4 ni un MOV legible con video H.264 o HEVC."))
 	}
 }
 

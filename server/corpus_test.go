@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/anb-showcase/anb/api"
+	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,6 +145,8 @@ func TestHostileCorpus(t *testing.T) {
 		upload("truncated MP4", withTitle("t", valid[:len(valid)*2/3]), 400, "invalid_file_type"),
 		upload("MP4 header only", withTitle("t", valid[:64]), 400, "invalid_file_type"),
 		upload("zero-byte file", withTitle("t", []byte{}), 400, "invalid_file_type"),
+		upload("moov nested 8000 levels deep", withTitle("t", testvideo.NestingBomb(8000)), 400, "invalid_file_type"),
+		upload("moov nested 16000 levels deep", withTitle("t", testvideo.NestingBomb(16000)), 400, "invalid_file_type"),
 		upload("two files", func(mw *multipart.Writer) error {
 			if err := withTitle("t", valid)(mw); err != nil {
 				return err

@@ -280,6 +280,10 @@ var fixtureSpecs = map[string]testvideo.Spec{
 	"720p":     {Width: 1280, Height: 720, Seconds: 21, FPS: 2},
 	"rotated":  {Width: 1920, Height: 1080, Seconds: 21, FPS: 2, Rotate: 90},
 	"tiny":     {Width: 64, Height: 64, Seconds: 1, FPS: 2},
+	// What an iPhone records: HEVC in a QuickTime movie, portrait.
+	"hevc-mov": {Width: 1080, Height: 1920, Seconds: 21, FPS: 2, HEVC: true, Audio: true},
+	// A video codec the platform refuses.
+	"mpeg4": {Width: 1920, Height: 1080, Seconds: 21, FPS: 2, Codec: "mpeg4"},
 }
 
 func fixture(t testing.TB, name string) string {

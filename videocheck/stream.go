@@ -16,8 +16,8 @@ const (
 	// maxKeptMoov caps the moov: a minute of 240 fps video with audio
 	// needs well under 1 MB of sample tables.
 	maxKeptMoov = 8 << 20
-	// maxKeptStructure caps the ftyp and keys boxes together (go-mp4
-	// decodes those itself at top level); both are tiny in real files.
+	// maxKeptStructure caps the ftyp and keys boxes together; both are
+	// tiny in real files.
 	maxKeptStructure = 1 << 20
 	// maxKept is the total beyond which other small boxes stop being kept.
 	maxKept = 1 << 20
@@ -31,8 +31,8 @@ var errHole = errors.New("bytes not kept from the stream")
 // Recorder keeps, from a stream of an MP4 file written through it in order,
 // what the check reads, so that an upload can be checked without spooling
 // it: the header of every top-level box (all the walk reads of a box it
-// skips), the ftyp and moov boxes, and other small boxes (the walk decodes
-// small boxes wherever they are). It tracks top-level box boundaries as
+// skips), the ftyp and moov boxes (the only ones it opens), and other small
+// boxes up to a budget. It tracks top-level box boundaries as
 // bytes arrive; everything else is a hole. Memory stays bounded by the caps
 // whatever the input. Probe and Check see the stream written so far and
 // may be called any number of times, but not during a Write.
@@ -76,11 +76,18 @@ func NewRecorder() *Recorder { return &Recorder{} }
 func (r *Recorder) Size() int64 { return r.size }
 
 // NotMP4 tells, as soon as the first box's type has arrived, that the
-// stream is no MP4 file: Check will reject it whatever follows, so the
-// rest need not be stored.
+// stream is neither an MP4 file nor a QuickTime movie: Check will reject
+// it whatever follows, so the rest need not be stored.
 func (r *Recorder) NotMP4() bool {
 	// The first header is always kept, at the start of the data.
-	return len(r.segs) > 0 && r.segs[0].off == 0 && len(r.data) >= 8 && string(r.data[4:8]) != "ftyp"
+	if len(r.segs) == 0 || r.segs[0].off != 0 || len(r.data) < 8 {
+		return false
+	}
+	switch binary.BigEndian.Uint32(r.data[4:8]) {
+	case typFtyp, typMoov, typMdat, typWide:
+		return false
+	}
+	return true
 }
 
 // Write records p, the stream's next bytes. It never fails, so that it can

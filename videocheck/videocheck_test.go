@@ -56,6 +56,9 @@ func video(t testing.TB, s testvideo.Spec) []byte {
 	if rotate != 0 {
 		// ffmpeg 5.1 writes the rotation matrix only when remuxing.
 		rotated := filepath.Join(genDir, "r.mp4")
+		if s.Format == "mov" || (s.HEVC && s.Format == "") {
+			rotated = filepath.Join(genDir, "r.mov") // ffmpeg picks the container by the name
+		}
 		out, err := remuxRotated(path, rotated, rotate)
 		require.NoError(t, err, string(out))
 		path = rotated

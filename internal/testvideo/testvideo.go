@@ -38,9 +38,16 @@ type Spec struct {
 	Kbps int
 	// HEVC encodes with libx265 into a QuickTime .mov, as iPhones record.
 	HEVC bool
+	// Format is the container ffmpeg writes: "mp4", "mov" (QuickTime), or
+	// empty for mov with HEVC and mp4 otherwise.
+	Format string
+	// Codec is the ffmpeg video encoder when neither libx264 nor libx265
+	// is wanted (mpeg4, libvpx-vp9, ...): inputs the platform refuses.
+	Codec string
 }
 
-// Generate writes an H.264 MP4 (or an HEVC .mov) following spec to path. Inputs are encoded
+// Generate writes an H.264 MP4 (or an HEVC .mov, or what Format and Codec
+// ask for) following spec to path. Inputs are encoded
 // with preset ultrafast and a short GOP so tests can afford many of them.
 func Generate(ctx context.Context, path string, s Spec) error {
 	if s.FPS == 0 {
@@ -68,6 +75,9 @@ func Generate(ctx context.Context, path string, s Spec) error {
 	if s.HEVC {
 		codec = []string{"-c:v", "libx265", "-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error"}
 	}
+	if s.Codec != "" {
+		codec = []string{"-c:v", s.Codec}
+	}
 	args = append(args, codec...)
 	args = append(args, "-pix_fmt", "yuv420p", "-g", strconv.Itoa(s.FPS*2))
 	if s.Kbps > 0 {
@@ -77,8 +87,12 @@ func Generate(ctx context.Context, path string, s Spec) error {
 	if s.Audio {
 		args = append(args, "-c:a", "aac", "-shortest")
 	}
-	if s.HEVC {
-		args = append(args, "-f", "mov")
+	format := s.Format
+	if format == "" && s.HEVC {
+		format = "mov"
+	}
+	if format != "" {
+		args = append(args, "-f", format)
 	}
 	encoded := path
 	if s.Rotate != 0 {

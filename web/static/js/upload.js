@@ -6,8 +6,8 @@
   function fmt(n) { return String(n).replace('.', ','); }
 
   // metadata reads duration and picture size from a <video> element; it
-  // resolves null when this browser cannot read the file (the server
-  // checks it anyway).
+  // resolves null when this browser cannot read the file (many cannot
+  // decode a phone's HEVC), and then the server judges it alone.
   function metadata(file) {
     return new Promise(function (resolve) {
       const v = document.createElement('video');
@@ -35,9 +35,10 @@
       errors.push({ field: 'video_file', message: 'Este campo es obligatorio.' });
       return errors;
     }
-    const mp4 = file.type === 'video/mp4' || (file.type === '' && /\.mp4$/i.test(file.name));
-    if (!mp4) {
-      errors.push({ field: 'video_file', message: 'El archivo debe ser un video MP4 válido.' });
+    // MP4, or the QuickTime .mov phones record; the server judges the bytes.
+    const video = /^video\/(mp4|quicktime)$/.test(file.type) || (file.type === '' && /\.(mp4|mov)$/i.test(file.name));
+    if (!video) {
+      errors.push({ field: 'video_file', message: 'El archivo debe ser un video MP4 o MOV válido.' });
       return errors;
     }
     if (file.size > limits.maxBytes) {
