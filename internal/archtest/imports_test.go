@@ -27,11 +27,11 @@ var allowed = map[string][]string{
 	"api": {"app", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db",
 		"processing", "ratelimit", "session", "storage", "videocheck"},
 	// The one package that mounts both front doors.
-	"server": {"api", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db", "pgnotify", "ratelimit",
+	"server": {"api", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db", "emailcheck", "pgnotify", "ratelimit",
 		"session", "storage", "videocheck", "web"},
 	// The use cases, which both front doors call.
 	"app":                    {},
-	"app/accounts":           {"app", "db", "ratelimit"},
+	"app/accounts":           {"app", "db", "emailcheck", "ratelimit"},
 	"app/catalog":            {"cache", "db"},
 	"app/votes":              {"app", "db"},
 	"app/videos":             {"db", "storage"},
@@ -54,6 +54,7 @@ var allowed = map[string][]string{
 	"media/internal/genlogo": {},
 	"videocheck":             {},
 	"db":                     {},
+	"emailcheck":             {},
 	"storage":                {},
 	"devstack":               {},
 	"faults":                 {},
