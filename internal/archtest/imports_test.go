@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"app/accounts":           {"app", "db", "emailcheck", "ratelimit"},
 	"app/catalog":            {"cache", "db"},
 	"app/votes":              {"app", "db"},
+	"app/voteaudit":          {"db"},
 	"app/videos":             {"db", "storage"},
 	"app/uploads":            {"app", "db", "processing", "storage", "videocheck"},
 	"cache":                  {"db"},
