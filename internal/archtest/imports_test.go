@@ -18,11 +18,13 @@ const module = "github.com/anb-showcase/anb/"
 // allowed lists, for each package, the project packages it may import
 // directly. Test files are not checked: tests may reach across layers.
 var allowed = map[string][]string{
-	"cmd/anb": {"activities", "app/accounts", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
+	"cmd/anb": {"activities", "app/accounts", "app/voteaudit", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
 		"ratelimit", "reconcile", "server", "session", "storage", "telemetry", "videocheck", "workers", "workflows"},
 	"cmd/anb-broker": {"devstack"},
 	// The hostile-request checks talk to a running site over HTTP only.
 	"cmd/anb-hostile": {},
+	// The seeded vote attack talks HTTP only, like the hostile checks.
+	"cmd/anb-seedvotes": {"internal/seedvotes"},
 	// The JSON API calls the use cases; it knows nothing of the pages.
 	"api": {"app", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db",
 		"processing", "ratelimit", "session", "storage", "videocheck"},
@@ -64,6 +66,7 @@ var allowed = map[string][]string{
 	"internal/archtest":      {},
 	"internal/testenv":       {"db", "devstack", "processing", "storage"},
 	"internal/s3fake":        {},
+	"internal/seedvotes":     {},
 	"internal/testvideo":     {},
 	"internal/procstack":     {"db", "devstack", "internal/testvideo", "processing", "storage"},
 	"capacity":               {},
