@@ -13,8 +13,8 @@ const sampleAccounts = 3
 // WriteText writes r for a person to read.
 func WriteText(w io.Writer, r *Report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Vote audit of %s UTC by %s: %d votes for %d videos reviewed\n",
-		r.RanAt.UTC().Format("2006-01-02 15:04:05"), r.RanBy, r.VotesReviewed, r.VideosReviewed)
+	fmt.Fprintf(&b, "Vote audit of %s UTC by %s: %s for %s reviewed\n",
+		r.RanAt.UTC().Format("2006-01-02 15:04:05"), r.RanBy, count(r.VotesReviewed, "vote"), count(r.VideosReviewed, "video"))
 	fmt.Fprintf(&b, "(videos with %d or more counted votes; a burst is signups at most %s apart)\n",
 		r.Options.MinSize, r.Options.Gap)
 	if len(r.Clusters) == 0 {
@@ -40,8 +40,16 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "   accounts: %s%s\n", strings.Join(names, ", "), more)
 		fmt.Fprintf(&b, "   to exclude: %s\n", c.Exclude)
 	}
-	fmt.Fprintf(&b, "\n%d clusters, %d votes flagged. Nothing was excluded: review the evidence, then run the exclude commands you agree with.\n",
-		len(r.Clusters), r.VotesFlagged)
+	fmt.Fprintf(&b, "\n%s, %s flagged. Nothing was excluded: review the evidence, then run the exclude commands you agree with.\n",
+		count(len(r.Clusters), "cluster"), count(r.VotesFlagged, "vote"))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// count is n and its noun, plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
