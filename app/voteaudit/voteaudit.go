@@ -110,7 +110,7 @@ func (s *Service) Audit(ctx context.Context, by string, o Options) (*Report, err
 		return nil, fmt.Errorf("audit: a cluster needs at least 2 votes and a positive gap (got %d, %s)", o.MinSize, o.Gap)
 	}
 	if strings.TrimSpace(by) == "" {
-		return nil, errors.New("audit: who runs it is required")
+		return nil, errors.New("audit: who runs it is required (--by)")
 	}
 	votes, err := s.Store.AuditVotes(ctx, o.MinSize)
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Service) Exclude(ctx context.Context, e db.Exclusion) (int, error) {
 		}
 	}
 	if e.Reason == "" || e.By == "" {
-		return 0, fmt.Errorf("%w: a reason and who decides are required", ErrInvalid)
+		return 0, fmt.Errorf("%w: a reason (--reason) and who decides (--by) are required", ErrInvalid)
 	}
 	return s.Store.ExcludeVotes(ctx, e)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -45,12 +46,16 @@ func runVotes(ctx context.Context, cfg *Config, args []string, out io.Writer) er
 	}
 }
 
-// defaultBy is who runs a votes command unless --by says: the login name.
+// defaultBy is who runs a votes command unless --by says: $USER, else
+// the account the process runs as.
 func defaultBy() string {
 	if u := os.Getenv("USER"); u != "" {
 		return u
 	}
-	return os.Getenv("LOGNAME")
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 func votesAudit(ctx context.Context, svc *voteaudit.Service, args []string, out io.Writer) error {
