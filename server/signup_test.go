@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"net/url"
 	"testing"
 
 	"github.com/google/uuid"
@@ -58,4 +59,15 @@ func TestSignupsPerNetwork(t *testing.T) {
 	}
 	requireTooMany(t, h.from(lb, "2001:db8:5:5:ffff::1", "POST", "/api/auth/signup", "", signupBody(email())))
 	require.Equal(t, 201, h.from(lb, "2001:db8:5:6::1", "POST", "/api/auth/signup", "", signupBody(email())).Code)
+}
+
+// TestSignupFormNamesADisposableMailbox: the page posted without script
+// shows the message beside the email field.
+func TestSignupFormNamesADisposableMailbox(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	form := url.Values{"first_name": {"Ana"}, "last_name": {"Ruiz"}, "email": {"ana-" + uuid.NewString()[:8] + "@yopmail.com"},
+		"password1": {"s3cret-pass"}, "password2": {"s3cret-pass"}, "city": {"Cali"}, "country": {"Colombia"}}
+	page := requirePage(t, h.postForm("/api/auth/signup", form, "", nil), 400)
+	assert.Contains(t, page, `id="email-error">`+accounts.MsgDisposable+`</p>`)
 }
