@@ -243,17 +243,17 @@ func (f fakeAudits) LastVoteAudit(context.Context) (time.Time, bool, error) { re
 func TestRankingsPageSaysWhenTheVotesWereLastAudited(t *testing.T) {
 	cat := &fakeCatalog{ranks: []Rank{{Position: 1, Username: "Ana Pérez", City: "Bogotá", Votes: 7}}}
 	s := newTestServer(t, cat, "")
-	assert.NotContains(t, get(t, s, "/rankings").Body.String(), `class="audit"`, "nothing without Audits")
+	assert.NotContains(t, get(t, s, "/rankings").Body.String(), `class="audit`, "nothing without Audits")
 
 	bogota := time.FixedZone("COT", -5*3600)
 	s.Audits = fakeAudits{at: time.Date(2026, 12, 5, 17, 10, 0, 0, bogota), ok: true}
 	assert.Contains(t, get(t, s, "/rankings").Body.String(),
-		`<p class="audit">Votos auditados por última vez el 2026-12-05 a las 22:10 UTC.</p>`)
+		`<p class="audit muted">Votos auditados por última vez el 2026-12-05 a las 22:10 UTC.</p>`)
 	s.Audits = fakeAudits{}
-	assert.Contains(t, get(t, s, "/rankings").Body.String(), `<p class="audit">Los votos aún no han sido auditados.</p>`)
+	assert.Contains(t, get(t, s, "/rankings").Body.String(), `<p class="audit muted">Los votos aún no han sido auditados.</p>`)
 	s.Audits = fakeAudits{err: errors.New("db down")}
 	w := get(t, s, "/rankings")
 	assert.Equal(t, 200, w.Code, "the ranking shows without the audit's date")
-	assert.NotContains(t, w.Body.String(), `class="audit"`)
+	assert.NotContains(t, w.Body.String(), `class="audit`)
 	assert.Contains(t, w.Body.String(), "Ana Pérez")
 }
