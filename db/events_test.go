@@ -73,6 +73,14 @@ func TestOwnerEventsAnnounceEveryWrite(t *testing.T) {
 	_, err = testEnv().DB.Vote(ctx, other.ID, u.ID)
 	require.NoError(t, err)
 	expect("vote by the player")
+
+	// An exclusion and its undo change the counts of the player's video.
+	_, err = testEnv().DB.ExcludeVotes(ctx, db.Exclusion{VideoID: published.ID, Reason: "r", By: "b"})
+	require.NoError(t, err)
+	expect("exclusion")
+	_, err = testEnv().DB.ExcludeVotes(ctx, db.Exclusion{VideoID: published.ID, Reason: "r", By: "b", Undo: true})
+	require.NoError(t, err)
+	expect("undo")
 }
 
 // A listener whose context ends returns at once, not when its silent read

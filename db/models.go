@@ -27,6 +27,14 @@ type User struct {
 	City         string    `bun:"city"`
 	Country      string    `bun:"country"`
 	CreatedAt    time.Time `bun:"created_at,nullzero,default:now()"`
+
+	// EmailKey is the mailbox Email reaches (emailcheck.Key), unique, so
+	// one mailbox is one account; CreateUser fills in the lower-case
+	// Email when it is empty.
+	EmailKey string `bun:"email_key"`
+	// SignupNetwork is the network the account signed up from (an IPv4
+	// /24, an IPv6 /64), evidence for the vote audit.
+	SignupNetwork string `bun:"signup_network"`
 }
 
 // Video is an uploaded skill video and its processing state.

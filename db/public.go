@@ -51,7 +51,7 @@ func (d *DB) PublicVideos(ctx context.Context, p Page, viewerID string) ([]Publi
 	q := d.bun.NewSelect().TableExpr("videos AS v").
 		Join("JOIN users AS u ON u.id = v.user_id").
 		ColumnExpr("v.id, v.title, v.processed_key, v.poster_key, u.first_name, u.last_name, u.city, v.processed_at").
-		ColumnExpr("(SELECT count(*) FROM votes WHERE votes.video_id = v.id) AS votes").
+		ColumnExpr("(SELECT count(*) FROM votes WHERE votes.video_id = v.id AND "+countedVote("votes")+") AS votes").
 		Where("v.status = ?", StatusProcessed).
 		OrderExpr("v.processed_at DESC, v.id").
 		Limit(int64(p.Limit)).Offset(int64(p.Offset))
@@ -109,7 +109,7 @@ func (d *DB) Rankings(ctx context.Context, p Page) ([]RankedPlayer, error) {
 	out := []RankedPlayer{}
 	q := d.bun.NewSelect().TableExpr("users AS u").
 		Join("JOIN videos AS v ON v.user_id = u.id AND v.status = ?", StatusProcessed).
-		Join("LEFT JOIN votes AS vo ON vo.video_id = v.id").
+		Join("LEFT JOIN votes AS vo ON vo.video_id = v.id AND " + countedVote("vo")).
 		ColumnExpr("u.id, u.first_name, u.last_name, u.city, count(vo.user_id) AS votes").
 		GroupExpr("u.id").
 		OrderExpr("votes DESC, u.created_at, u.id").

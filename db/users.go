@@ -9,9 +9,13 @@ import (
 // ErrEmailTaken is the ErrConflict of a signup with a registered email.
 var ErrEmailTaken = fmt.Errorf("email taken: %w", ErrConflict)
 
-// CreateUser inserts u; ErrConflict when the email is taken.
+// CreateUser inserts u; ErrEmailTaken when the email, or another address
+// of its mailbox (EmailKey), is taken.
 func (d *DB) CreateUser(ctx context.Context, u *User) error {
 	u.Email = strings.ToLower(u.Email)
+	if u.EmailKey == "" {
+		u.EmailKey = u.Email
+	}
 	if _, err := d.bun.NewInsert().Model(u).Returning("created_at").Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("email %s: %w", u.Email, ErrEmailTaken)

@@ -21,6 +21,9 @@ type Limits struct {
 	LoginFailuresPerAddress int
 	// SignupsPerAddressPerHour signups from one client address per hour.
 	SignupsPerAddressPerHour int
+	// SignupsPerNetworkPerHour signups from one network (an IPv4 /24, an
+	// IPv6 /64) per hour, whichever of its addresses they come from.
+	SignupsPerNetworkPerHour int
 	// UploadsInFlight uploads of one player at once.
 	UploadsInFlight int
 	// UploadsPerHour upload attempts of one player per hour.
@@ -47,13 +50,17 @@ type Throttle struct {
 	Votes        *Keyed
 	Hash         *HashSlots
 
+	// SignupNetworks counts signups per NetworkKey, beside Signups per
+	// AddressKey.
+	SignupNetworks *Keyed
+
 	pruneMu sync.Mutex
 	pruned  time.Time
 }
 
 // NewThrottle builds the limiters of l.
 func NewThrottle(l Limits) *Throttle {
-	return &Throttle{
+	t := &Throttle{
 		LoginAddress: NewKeyed(l.LoginFailuresPerAddress, l.LoginWindow),
 		Signups:      NewKeyed(l.SignupsPerAddressPerHour, time.Hour),
 		Uploads:      NewKeyed(l.UploadsPerHour, time.Hour),
@@ -61,6 +68,8 @@ func NewThrottle(l Limits) *Throttle {
 		Votes:        NewKeyed(l.VotesPerMinute, time.Minute),
 		Hash:         NewHashSlots(l.HashConcurrency, l.HashWait),
 	}
+	t.SignupNetworks = NewKeyed(l.SignupsPerNetworkPerHour, time.Hour)
+	return t
 }
 
 // PruneDue reports, at most once per interval, that it is time to delete
@@ -92,4 +101,28 @@ func AddressKey(clientIP string) string {
 		}
 	}
 	return ip.String()
+}
+
+// NetworkKey is the key of the network a client address belongs to, for
+// the per-network limits and the vote audit: its /24 for IPv4, its /64 for
+// IPv6 (a cloud hands out neighbouring addresses, so one attacker holds
+// many of a network). It takes a client address or an AddressKey.
+func NetworkKey(addr string) string {
+	if p, err := netip.ParsePrefix(addr); err == nil {
+		addr = p.Addr().String()
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	bits := 64
+	if ip.Is4() {
+		bits = 24
+	}
+	p, err := ip.Prefix(bits)
+	if err != nil {
+		return addr
+	}
+	return p.String()
 }

@@ -72,3 +72,36 @@ func TestAddressKey(t *testing.T) {
 		assert.Equal(t, want, AddressKey(in), in)
 	}
 }
+
+func TestNetworkKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":          "203.0.113.0/24",
+		"203.0.113.250":        "203.0.113.0/24",
+		"::ffff:203.0.113.9":   "203.0.113.0/24",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2::/64":    "2001:db8:1:2::/64", // an AddressKey
+		"fe80::1%eth0":         "fe80::/64",
+		"not an address":       "not an address",
+	} {
+		assert.Equal(t, want, NetworkKey(in), in)
+		assert.Equal(t, want, NetworkKey(AddressKey(in)), "from the AddressKey of "+in)
+	}
+}
+
+func TestSignupsPerNetworkCountAcrossAddresses(t *testing.T) {
+	th := NewThrottle(Limits{SignupsPerAddressPerHour: 5, SignupsPerNetworkPerHour: 3})
+	for i := range 3 {
+		addr := AddressKey("198.51.100." + string(rune('1'+i)))
+		_, ok := th.Signups.Take(addr)
+		require.True(t, ok)
+		_, ok = th.SignupNetworks.Take(NetworkKey(addr))
+		require.True(t, ok)
+	}
+	// A fourth address of the /24 has its own allowance but not its network's.
+	_, ok := th.Signups.Check("198.51.100.9")
+	assert.True(t, ok)
+	_, ok = th.SignupNetworks.Check(NetworkKey("198.51.100.9"))
+	assert.False(t, ok)
+	_, ok = th.SignupNetworks.Check(NetworkKey("198.51.101.9"))
+	assert.True(t, ok, "the next /24 is another network")
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/emailcheck"
 	"github.com/anb-showcase/anb/pgnotify"
 	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/session"
@@ -117,6 +118,7 @@ func New(o Options) (*Server, error) {
 		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
+		SignupNetworks: s.throttle.SignupNetworks, Mailboxes: emailcheck.New(),
 	}
 	changes := videos.NewChanges()
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -58,6 +60,40 @@ func (w webCatalog) Rankings(ctx context.Context, city string, limit, offset int
 	return out, nil
 }
 
+// lastAudit is when the votes were last audited, read from the database
+// at most once per ranking TTL: the ranking page shows it on every view.
+type lastAudit struct {
+	db  *db.DB
+	ttl time.Duration
+
+	mu   sync.Mutex
+	read time.Time
+	at   time.Time
+	ok   bool
+}
+
+// lastAudit is nil without a database (no audit to date).
+func (s *Server) lastAudit() web.Audits {
+	if s.DB == nil {
+		return nil
+	}
+	return &lastAudit{db: s.DB, ttl: s.RankingTTL}
+}
+
+func (l *lastAudit) LastVoteAudit(ctx context.Context) (time.Time, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.read.IsZero() && time.Since(l.read) < l.ttl {
+		return l.at, l.ok, nil
+	}
+	at, ok, err := l.db.LastVoteAudit(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	l.read, l.at, l.ok = time.Now(), at, ok
+	return at, ok, nil
+}
+
 // webSessions reads the signed-in player from the session cookie.
 type webSessions struct{ tokens *session.Tokens }
 
@@ -98,7 +134,7 @@ func (s *Server) newSite() (*web.Server, error) {
 	site, err := web.New(web.Server{
 		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
 		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
-		MediaOrigin: s.mediaOrigin(),
+		MediaOrigin: s.mediaOrigin(), Audits: s.lastAudit(),
 		Limits: web.UploadLimits{
 			MaxBytes: s.MaxUploadBytes, MinSeconds: s.Rules.MinDuration.Seconds(),
 			MaxSeconds: s.Rules.MaxDuration.Seconds(), MinShortSide: s.Rules.MinShortSide,

@@ -98,6 +98,25 @@ type rankingsData struct {
 	City  string
 	Ranks []Rank
 	Pager pager
+	// Audit says when the votes were last audited; empty says nothing.
+	Audit string
+}
+
+// auditNote is the ranking page's line about the last vote audit, empty
+// without Audits or when it cannot be read (the ranking still shows).
+func (s *Server) auditNote(r *http.Request) string {
+	if s.Audits == nil {
+		return ""
+	}
+	at, ok, err := s.Audits.LastVoteAudit(r.Context())
+	switch {
+	case err != nil:
+		s.Log.Warn("last vote audit", "err", err)
+		return ""
+	case !ok:
+		return "Los votos aún no han sido auditados."
+	}
+	return "Votos auditados por última vez el " + at.UTC().Format("2006-01-02 a las 15:04") + " UTC."
 }
 
 func (s *Server) rankings(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +131,7 @@ func (s *Server) rankings(w http.ResponseWriter, r *http.Request) {
 		ranks = ranks[:rankingPageSize]
 	}
 	s.render(w, r, http.StatusOK, "rankings", page{Title: "Ranking", Nav: "rankings", Data: rankingsData{
-		City: q.City, Ranks: ranks, Pager: newPager(q, "/rankings", more),
+		City: q.City, Ranks: ranks, Pager: newPager(q, "/rankings", more), Audit: s.auditNote(r),
 	}})
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Card is one published video as the gallery shows it.
@@ -37,6 +38,12 @@ type Rank struct {
 type Catalog interface {
 	Gallery(ctx context.Context, city string, limit, offset int, viewerID string) ([]Card, error)
 	Rankings(ctx context.Context, city string, limit, offset int) ([]Rank, error)
+}
+
+// Audits tells when the organizers last audited the votes: the ranking
+// page says so.
+type Audits interface {
+	LastVoteAudit(ctx context.Context) (at time.Time, ok bool, err error)
 }
 
 // Sessions tells who is signed in from the request's session cookie.
@@ -67,6 +74,8 @@ type Server struct {
 	// URLs point to (the S3 endpoint); pages may load media only from it.
 	MediaOrigin string
 	Log         *slog.Logger
+	// Audits, when set, dates the last vote audit on the ranking page.
+	Audits Audits
 
 	pages  *pages
 	assets *assets

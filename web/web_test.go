@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -229,4 +230,30 @@ func TestSafeNext(t *testing.T) {
 	} {
 		assert.Equal(t, want, SafeNext(in), in)
 	}
+}
+
+type fakeAudits struct {
+	at  time.Time
+	ok  bool
+	err error
+}
+
+func (f fakeAudits) LastVoteAudit(context.Context) (time.Time, bool, error) { return f.at, f.ok, f.err }
+
+func TestRankingsPageSaysWhenTheVotesWereLastAudited(t *testing.T) {
+	cat := &fakeCatalog{ranks: []Rank{{Position: 1, Username: "Ana Pérez", City: "Bogotá", Votes: 7}}}
+	s := newTestServer(t, cat, "")
+	assert.NotContains(t, get(t, s, "/rankings").Body.String(), `class="audit`, "nothing without Audits")
+
+	bogota := time.FixedZone("COT", -5*3600)
+	s.Audits = fakeAudits{at: time.Date(2026, 12, 5, 17, 10, 0, 0, bogota), ok: true}
+	assert.Contains(t, get(t, s, "/rankings").Body.String(),
+		`<p class="audit muted">Votos auditados por última vez el 2026-12-05 a las 22:10 UTC.</p>`)
+	s.Audits = fakeAudits{}
+	assert.Contains(t, get(t, s, "/rankings").Body.String(), `<p class="audit muted">Los votos aún no han sido auditados.</p>`)
+	s.Audits = fakeAudits{err: errors.New("db down")}
+	w := get(t, s, "/rankings")
+	assert.Equal(t, 200, w.Code, "the ranking shows without the audit's date")
+	assert.NotContains(t, w.Body.String(), `class="audit`)
+	assert.Contains(t, w.Body.String(), "Ana Pérez")
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/emailcheck"
 	"github.com/anb-showcase/anb/ratelimit"
 )
 
@@ -25,6 +26,7 @@ import (
 const (
 	MsgInvalidCreds    = "Correo electrónico o contraseña incorrectos."
 	MsgPasswordsDiffer = "Las contraseñas no coinciden."
+	MsgDisposable      = "No se aceptan correos temporales o desechables. Usa un correo permanente."
 )
 
 // ErrInvalidCredentials is a login whose email or password is wrong; which
@@ -46,6 +48,11 @@ type Limiter interface {
 	Check(key string) (time.Duration, bool)
 	Take(key string) (time.Duration, bool)
 	Debit(key string)
+}
+
+// Mailboxes tells the domains of disposable mailboxes: *emailcheck.Checker.
+type Mailboxes interface {
+	Disposable(email string) bool
 }
 
 // Slots bound the bcrypt runs at once: *ratelimit.HashSlots.
@@ -80,6 +87,12 @@ type Service struct {
 	Window             time.Duration
 	Log                *slog.Logger
 
+	// SignupNetworks counts signups per network (ratelimit.NetworkKey),
+	// beside Signups per address; nil counts none.
+	SignupNetworks Limiter
+	// Mailboxes refuses disposable addresses; nil accepts every domain.
+	Mailboxes Mailboxes
+
 	pruneMu sync.Mutex
 	pruned  time.Time
 }
@@ -101,8 +114,16 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 	if err := validateSignup(s); err != nil {
 		return nil, err
 	}
+	if a.Mailboxes != nil && a.Mailboxes.Disposable(s.Email) {
+		return nil, &app.InvalidError{Code: "disposable_email", Detail: MsgDisposable,
+			Fields: []app.FieldError{{Field: "email", Message: MsgDisposable}}}
+	}
+	network := ratelimit.NetworkKey(addr)
 	if wait, ok := a.Signups.Check(addr); !ok {
 		return nil, &app.TooManyError{Limit: "signups_per_address", Wait: wait}
+	}
+	if err := a.takeNetworkSignup(network, false); err != nil {
+		return nil, err
 	}
 	release, ok := a.Hash.Acquire(ctx)
 	if !ok {
@@ -113,6 +134,10 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 		release()
 		return nil, &app.TooManyError{Limit: "signups_per_address", Wait: wait}
 	}
+	if err := a.takeNetworkSignup(network, true); err != nil {
+		release()
+		return nil, err
+	}
 	hash, err := a.Passwords.Hash(s.Password1)
 	release()
 	if err != nil {
@@ -121,11 +146,27 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 	u := &db.User{
 		ID: uuid.NewString(), FirstName: s.FirstName, LastName: s.LastName,
 		Email: strings.ToLower(s.Email), PasswordHash: hash, City: s.City, Country: s.Country,
+		EmailKey: emailcheck.Key(s.Email), SignupNetwork: network,
 	}
 	if err := a.Store.CreateUser(ctx, u); err != nil {
 		return nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, nil
+}
+
+// takeNetworkSignup checks (take false) or spends one signup of network.
+func (a *Service) takeNetworkSignup(network string, take bool) error {
+	if a.SignupNetworks == nil {
+		return nil
+	}
+	use := a.SignupNetworks.Check
+	if take {
+		use = a.SignupNetworks.Take
+	}
+	if wait, ok := use(network); !ok {
+		return &app.TooManyError{Limit: "signups_per_network", Wait: wait}
+	}
+	return nil
 }
 
 func validateSignup(s Signup) error {

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/emailcheck"
 	"github.com/anb-showcase/anb/ratelimit"
 )
 
@@ -34,6 +36,11 @@ func (f *fakeStore) CreateUser(_ context.Context, u *db.User) error {
 	defer f.mu.Unlock()
 	if _, ok := f.users[u.Email]; ok {
 		return db.ErrEmailTaken
+	}
+	for _, o := range f.users {
+		if u.EmailKey != "" && o.EmailKey == u.EmailKey {
+			return db.ErrEmailTaken
+		}
 	}
 	f.users[u.Email] = u
 	return nil
@@ -72,9 +79,12 @@ func (f *fakeStore) ClearLoginFailures(_ context.Context, email string) error {
 func (f *fakeStore) PruneLoginFailures(context.Context, time.Duration) (int64, error) { return 0, nil }
 
 // plainHasher stands for bcrypt: the hash is the password.
-type plainHasher struct{ checks int }
+type plainHasher struct{ checks, hashes int }
 
-func (plainHasher) Hash(p string) (string, error) { return "h:" + p, nil }
+func (h *plainHasher) Hash(p string) (string, error) {
+	h.hashes++
+	return "h:" + p, nil
+}
 func (h *plainHasher) Check(hash, p string) bool {
 	h.checks++
 	return hash == "h:"+p
@@ -112,7 +122,8 @@ func newFixture(t *testing.T, perAccount, perAddress int) fixture {
 		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{},
 		LoginAddress: ratelimit.NewKeyed(perAddress, time.Hour), Signups: ratelimit.NewKeyed(0, time.Hour),
 		Hash: f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SignupNetworks: ratelimit.NewKeyed(0, time.Hour), Mailboxes: emailcheck.New(),
 	}
 	_, err := f.svc.SignUp(context.Background(), Signup{FirstName: "Ana", LastName: "Pérez", Email: "ana@example.com",
 		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "192.0.2.1")
@@ -222,4 +233,70 @@ func TestSignupValidation(t *testing.T) {
 	_, err = f.svc.SignUp(context.Background(), Signup{FirstName: "A", LastName: "P", Email: "ANA@example.com",
 		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "a")
 	assert.True(t, errors.Is(err, db.ErrEmailTaken), "emails are kept in lower case: %v", err)
+}
+
+func signupOf(email string) Signup {
+	return Signup{FirstName: "Eva", LastName: "Ruiz", Email: email, Password1: "s3cret-pass", Password2: "s3cret-pass",
+		City: "Bogotá", Country: "Colombia"}
+}
+
+func TestSignUpRefusesDisposableMailboxes(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	ctx := context.Background()
+	for _, email := range []string{"eva@mailinator.com", "Eva@YOPMAIL.com", "eva@mx.mailinator.com"} {
+		_, err := f.svc.SignUp(ctx, signupOf(email), "192.0.2.9")
+		var invalid *app.InvalidError
+		require.ErrorAs(t, err, &invalid, email)
+		assert.Equal(t, "disposable_email", invalid.Code)
+		assert.Equal(t, []app.FieldError{{Field: "email", Message: MsgDisposable}}, invalid.Fields)
+	}
+	// Reserved test domains and ordinary providers stay usable.
+	for _, email := range []string{"eva@example.org", "eva@uniandes.edu.co", "eva.ruiz@gmail.com"} {
+		_, err := f.svc.SignUp(ctx, signupOf(email), "192.0.2.9")
+		require.NoError(t, err, email)
+	}
+}
+
+func TestSignUpTakesOneAccountPerMailbox(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	ctx := context.Background()
+	u, err := f.svc.SignUp(ctx, signupOf("Eva.Ruiz@Gmail.com"), "192.0.2.9")
+	require.NoError(t, err)
+	assert.Equal(t, "eva.ruiz@gmail.com", u.Email, "the address as typed, in lower case")
+	assert.Equal(t, "evaruiz@gmail.com", u.EmailKey)
+	for _, alias := range []string{"evaruiz@gmail.com", "e.v.a.ruiz+votos@gmail.com", "EvaRuiz@googlemail.com"} {
+		_, err := f.svc.SignUp(ctx, signupOf(alias), "192.0.2.10")
+		require.ErrorIs(t, err, db.ErrEmailTaken, alias)
+	}
+	// Outside Gmail a dot or a tag names another mailbox.
+	_, err = f.svc.SignUp(ctx, signupOf("eva.ruiz+x@example.com"), "192.0.2.10")
+	require.NoError(t, err)
+	_, err = f.svc.SignUp(ctx, signupOf("evaruiz@example.com"), "192.0.2.10")
+	require.NoError(t, err)
+}
+
+func TestSignUpsPerNetworkCountEveryAddressOfIt(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	f.svc.Signups = ratelimit.NewKeyed(2, time.Hour)
+	f.svc.SignupNetworks = ratelimit.NewKeyed(3, time.Hour)
+	ctx := context.Background()
+	for i := range 3 {
+		addr := ratelimit.AddressKey(fmt.Sprintf("203.0.113.%d", 10+i))
+		u, err := f.svc.SignUp(ctx, signupOf(fmt.Sprintf("burst%d@example.com", i)), addr)
+		require.NoError(t, err)
+		assert.Equal(t, "203.0.113.0/24", u.SignupNetwork)
+	}
+	// A fresh address of the same /24 is refused before any bcrypt run.
+	hashed := f.hasher.hashes
+	_, err := f.svc.SignUp(ctx, signupOf("burst9@example.com"), "203.0.113.99")
+	requireTooMany(t, err, "signups_per_network")
+	assert.Equal(t, hashed, f.hasher.hashes)
+	_, ok := f.store.users["burst9@example.com"]
+	assert.False(t, ok)
+	// Another network is not held back, and IPv6 counts per /64.
+	_, err = f.svc.SignUp(ctx, signupOf("other@example.com"), "203.0.114.1")
+	require.NoError(t, err)
+	u, err := f.svc.SignUp(ctx, signupOf("six@example.com"), ratelimit.AddressKey("2001:db8:7:7::1"))
+	require.NoError(t, err)
+	assert.Equal(t, "2001:db8:7:7::/64", u.SignupNetwork)
 }

@@ -40,6 +40,7 @@ func checks() []check {
 	return []check{
 		{name: "health", run: checkHealth},
 		{name: "nesting", run: checkNesting},
+		{name: "throwaway-accounts", run: checkThrowawayAccounts},
 	}
 }
 

@@ -83,6 +83,9 @@ type Config struct {
 	UploadsInFlight          int           `env:"ANB_UPLOADS_IN_FLIGHT" envDefault:"2"`
 	UploadsPerHour           int           `env:"ANB_UPLOADS_PER_HOUR" envDefault:"10"`
 	VotesPerMinute           int           `env:"ANB_VOTES_PER_MINUTE" envDefault:"120"`
+	// Signups from one network (IPv4 /24, IPv6 /64) per hour, whichever of
+	// its addresses they come from.
+	SignupsPerNetworkPerHour int `env:"ANB_SIGNUPS_PER_NETWORK_PER_HOUR" envDefault:"100"`
 	// bcrypt runs at once (0: GOMAXPROCS) and how long a login or signup
 	// waits for one before a 429, so a login flood cannot take every core.
 	HashConcurrency int           `env:"ANB_HASH_CONCURRENCY" envDefault:"0"`

@@ -23,6 +23,7 @@ commands:
   worker   run the VideoProcessing workflow and its activities
   migrate  apply database migrations
   dev      start the whole system locally (PostgreSQL, Temporal, Kafka, S3, api, bridge, worker)
+  votes    audit the votes and exclude or restore them (anb votes audit | exclude, see anb votes)
 
 Settings come from ANB_* environment variables (see README).`
 
@@ -34,7 +35,8 @@ func main() {
 }
 
 func run(args []string) error {
-	if len(args) != 1 {
+	// Only votes takes arguments of its own.
+	if len(args) == 0 || (len(args) > 1 && args[0] != "votes") {
 		fmt.Fprintln(os.Stderr, usage)
 		return errors.New("expected exactly one command")
 	}
@@ -60,6 +62,8 @@ func run(args []string) error {
 		return runMigrate(ctx, cfg, log)
 	case "dev":
 		return runDev(ctx, cfg, log)
+	case "votes":
+		return runVotes(ctx, cfg, args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil

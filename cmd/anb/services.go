@@ -71,6 +71,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			LoginFailuresPerAddress: cfg.LoginFailuresPerAddress, SignupsPerAddressPerHour: cfg.SignupsPerAddressPerHour,
 			UploadsInFlight: cfg.UploadsInFlight, UploadsPerHour: cfg.UploadsPerHour, VotesPerMinute: cfg.VotesPerMinute,
 			HashConcurrency: cfg.HashConcurrency, HashWait: cfg.HashWait,
+			SignupsPerNetworkPerHour: cfg.SignupsPerNetworkPerHour,
 		},
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
 		BodyPace:       bodypace.Pace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},

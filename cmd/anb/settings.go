@@ -18,7 +18,7 @@ func requiredSettings(command string) []string {
 		return []string{"ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS"}
 	case "worker":
 		return []string{"ANB_DATABASE_URL", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET"}
-	case "migrate":
+	case "migrate", "votes":
 		return []string{"ANB_DATABASE_URL"}
 	}
 	return nil

@@ -18,22 +18,25 @@ const module = "github.com/anb-showcase/anb/"
 // allowed lists, for each package, the project packages it may import
 // directly. Test files are not checked: tests may reach across layers.
 var allowed = map[string][]string{
-	"cmd/anb": {"activities", "app/accounts", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
+	"cmd/anb": {"activities", "app/accounts", "app/voteaudit", "bodypace", "bridge", "connect", "db", "devstack", "media", "outbox", "processing",
 		"ratelimit", "reconcile", "server", "session", "storage", "telemetry", "videocheck", "workers", "workflows"},
 	"cmd/anb-broker": {"devstack"},
 	// The hostile-request checks talk to a running site over HTTP only.
 	"cmd/anb-hostile": {},
+	// The seeded vote attack talks HTTP only, like the hostile checks.
+	"cmd/anb-seedvotes": {"internal/seedvotes"},
 	// The JSON API calls the use cases; it knows nothing of the pages.
 	"api": {"app", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db",
 		"processing", "ratelimit", "session", "storage", "videocheck"},
 	// The one package that mounts both front doors.
-	"server": {"api", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db", "pgnotify", "ratelimit",
+	"server": {"api", "app/accounts", "app/catalog", "app/uploads", "app/videos", "app/votes", "bodypace", "cache", "db", "emailcheck", "pgnotify", "ratelimit",
 		"session", "storage", "videocheck", "web"},
 	// The use cases, which both front doors call.
 	"app":                    {},
-	"app/accounts":           {"app", "db", "ratelimit"},
+	"app/accounts":           {"app", "db", "emailcheck", "ratelimit"},
 	"app/catalog":            {"cache", "db"},
 	"app/votes":              {"app", "db"},
+	"app/voteaudit":          {"db"},
 	"app/videos":             {"db", "storage"},
 	"app/uploads":            {"app", "db", "processing", "storage", "videocheck"},
 	"cache":                  {"db"},
@@ -54,6 +57,7 @@ var allowed = map[string][]string{
 	"media/internal/genlogo": {},
 	"videocheck":             {},
 	"db":                     {},
+	"emailcheck":             {},
 	"storage":                {},
 	"devstack":               {},
 	"faults":                 {},
@@ -62,6 +66,7 @@ var allowed = map[string][]string{
 	"internal/archtest":      {},
 	"internal/testenv":       {"db", "devstack", "processing", "storage"},
 	"internal/s3fake":        {},
+	"internal/seedvotes":     {},
 	"internal/testvideo":     {},
 	"internal/procstack":     {"db", "devstack", "internal/testvideo", "processing", "storage"},
 	"capacity":               {},
