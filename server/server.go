@@ -96,6 +96,8 @@ type Server struct {
 	catalog  *catalog.Catalog
 	accounts *accounts.Service
 	votes    *votes.Service
+	// sessions checks tokens against the sign-outs of every instance.
+	sessions *session.Sessions
 	api      *api.Handlers
 	site     *web.Server
 	// notify is the process's one LISTEN connection, which feeds the
@@ -111,6 +113,11 @@ type Server struct {
 func New(o Options) (*Server, error) {
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	var revoked session.RevokedStore
+	if o.DB != nil {
+		revoked = o.DB
+	}
+	s.sessions = session.NewSessions(o.Tokens, revoked, o.Log.With("component", "sessions"))
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
 	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
 	s.accounts = &accounts.Service{
@@ -127,7 +134,7 @@ func New(o Options) (*Server, error) {
 		Notify: o.Notify, Topic: o.Topic, MaxBytes: o.MaxUploadBytes, Rules: o.Rules, Log: o.Log,
 	}
 	s.api = api.New(api.Deps{
-		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log,
+		DB: o.DB, Store: o.Store, Sessions: s.sessions, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
 		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
@@ -144,6 +151,11 @@ func New(o Options) (*Server, error) {
 			// notifications of the gap are lost.
 			s.notify.Subscribe(db.VideoEventsChannel, pgnotify.Subscriber{
 				Connected: changes.Connected, Notified: changes.Notified, Dropped: func(error) {},
+			}),
+			// Until it listens, each token is checked in the database.
+			s.notify.Subscribe(db.RevokedTokensChannel, pgnotify.Subscriber{
+				Connected: s.sessions.Connected, Notified: s.sessions.Notified,
+				Dropped: func(error) { s.sessions.Dropped() },
 			}))
 		if err != nil {
 			return nil, fmt.Errorf("subscribe to database notifications: %w", err)

@@ -39,9 +39,11 @@ type Catalog interface {
 	Rankings(ctx context.Context, city string, limit, offset int) ([]Rank, error)
 }
 
-// Sessions tells who is signed in from the request's session cookie.
+// Sessions tells who is signed in from the request's session cookie and
+// ends a session on every instance.
 type Sessions interface {
 	Viewer(r *http.Request) (userID string, ok bool)
+	End(ctx context.Context, token string) error
 }
 
 // UploadLimits are the API's upload rules, checked in the browser first.
