@@ -198,7 +198,7 @@ func (s *Server) router() *gin.Engine {
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, s.strictTransport, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
 	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)
