@@ -39,6 +39,9 @@ type check struct {
 func checks() []check {
 	return []check{
 		{name: "health", run: checkHealth},
+		{name: "redirect", run: checkRedirect},
+		{name: "revoked", run: checkRevoked},
+		{name: "cookiejar", run: checkCookieJar},
 	}
 }
 
