@@ -32,7 +32,7 @@ func checkRedirect(ctx context.Context, t *target) error {
 	}
 	for _, next := range redirectNexts {
 		form := url.Values{"email": {email}, "password": {sessionPassword}, "next": {next}}
-		res, err := sessionDo(ctx, t.client, http.MethodPost, t.base+"/api/auth/login", "application/x-www-form-urlencoded",
+		res, err := sessionDo(ctx, nil, http.MethodPost, t.base+"/api/auth/login", "application/x-www-form-urlencoded",
 			form.Encode(), map[string]string{"Accept": "text/html", "Origin": t.base})
 		if err != nil {
 			return fmt.Errorf("login form: %w", err)

@@ -56,7 +56,8 @@ func sessionLogin(ctx context.Context, client *http.Client, t *target, email str
 }
 
 // sessionDo sends one request with a bounded body read; the answer's body
-// is kept (up to 64 KB) for sessionBody.
+// is kept (up to 64 KB) for sessionBody. A nil client sends it as one
+// exchange, whatever its answer.
 func sessionDo(ctx context.Context, client *http.Client, method, url, contentType, body string, headers map[string]string) (*http.Response, error) {
 	var r io.Reader
 	if body != "" {
@@ -72,7 +73,14 @@ func sessionDo(ctx context.Context, client *http.Client, method, url, contentTyp
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	res, err := client.Do(req)
+	var res *http.Response
+	if client == nil {
+		// One exchange, no client: Go's client refuses to parse a Location
+		// with a control character before a check could see it.
+		res, err = http.DefaultTransport.RoundTrip(req)
+	} else {
+		res, err = client.Do(req)
+	}
 	if err != nil {
 		return nil, err
 	}
