@@ -21,7 +21,6 @@ import (
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/cache"
 	"github.com/anb-showcase/anb/db"
-	"github.com/anb-showcase/anb/session"
 	"github.com/anb-showcase/anb/storage"
 	"github.com/anb-showcase/anb/videocheck"
 )
@@ -36,10 +35,11 @@ type Metrics interface {
 
 // Deps are what the handlers need, built once by whoever mounts them.
 type Deps struct {
-	DB     *db.DB
-	Store  *storage.Store
-	Tokens *session.Tokens
-	Log    *slog.Logger
+	DB    *db.DB
+	Store *storage.Store
+	// Sessions checks tokens, sign-outs included, and ends sessions.
+	Sessions Sessions
+	Log      *slog.Logger
 	// MaxUploadBytes caps the video file of an upload.
 	MaxUploadBytes int64
 	// Rules are the duration and resolution limits of an upload.

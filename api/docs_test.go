@@ -33,7 +33,11 @@ func TestDocsServedFromBinary(t *testing.T) {
 	require.Equal(t, 200, r.Code)
 	assert.Contains(t, r.Header().Get("Content-Type"), "text/html")
 	page := r.Body.String()
-	assert.Contains(t, page, `url: "openapi.yaml"`)
+	assert.Contains(t, page, `<script src="docs/`+docsInitFile+`">`)
+	init := h.get("/api/docs/" + docsInitFile)
+	require.Equal(t, http.StatusOK, init.Code)
+	assert.Equal(t, "text/javascript; charset=utf-8", init.Header().Get("Content-Type"))
+	assert.Contains(t, init.Body.String(), `url: 'openapi.yaml'`)
 	assert.NotRegexp(t, `(src|href)="(https?:)?//`, page, "no asset from the network")
 	for name, ct := range docsAssets {
 		assert.Contains(t, page+"favicon-16x16.png", name)
@@ -48,4 +52,20 @@ func TestDocsServedFromBinary(t *testing.T) {
 		assert.Equal(t, "application/problem+json", r.Header().Get("Content-Type"), path)
 		assert.Contains(t, r.Body.String(), `"code":"not_found"`, path)
 	}
+}
+
+// TestDocsPageCSP: the docs page runs no inline script and loads nothing
+// from another origin.
+func TestDocsPageCSP(t *testing.T) {
+	h := newDocsHarness()
+	r := h.get("/api/docs")
+	require.Equal(t, 200, r.Code)
+	csp := r.Header().Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"} {
+		assert.Contains(t, csp, d)
+	}
+	assert.NotContains(t, csp, "unsafe-inline")
+	assert.NotContains(t, csp, "unsafe-eval")
+	assert.NotRegexp(t, `<script>|<script [^>]*>[^<]`, r.Body.String(), "every script is a file")
+	assert.NotContains(t, r.Body.String(), "style=")
 }

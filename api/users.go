@@ -130,6 +130,8 @@ func (s *Handlers) login(c *gin.Context) {
 		return
 	}
 	token, ttl := sess.Token, sess.TTL
-	s.setSession(c, token, ttl)
+	if browserSession(c) {
+		s.setSession(c, token, ttl)
+	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})
 }

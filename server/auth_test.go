@@ -131,7 +131,8 @@ func TestTokenRejection(t *testing.T) {
 		return s
 	}
 	now := time.Now()
-	valid := jwt.RegisteredClaims{Subject: p.ID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}
+	// Every token carries an id, which a sign-out revokes.
+	valid := jwt.RegisteredClaims{ID: uuid.NewString(), Subject: p.ID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}
 	good := sign(jwt.SigningMethodHS256, []byte(testSecret), valid)
 	parts := strings.Split(good, ".")
 	cases := map[string]string{
@@ -144,6 +145,8 @@ func TestTokenRejection(t *testing.T) {
 		"issued in the future": sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.RegisteredClaims{Subject: p.ID,
 			IssuedAt: jwt.NewNumericDate(now.Add(time.Hour)), ExpiresAt: jwt.NewNumericDate(now.Add(2 * time.Hour))}),
 		"subject not a user id": sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.RegisteredClaims{Subject: "admin",
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}),
+		"no token id": sign(jwt.SigningMethodHS256, []byte(testSecret), jwt.RegisteredClaims{Subject: p.ID,
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}),
 		"tampered payload": parts[0] + "." + strings.TrimRight(parts[1], "=") + "x." + parts[2],
 		"truncated":        parts[0] + "." + parts[1],

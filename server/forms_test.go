@@ -84,7 +84,8 @@ func TestLoginWithoutScript(t *testing.T) {
 	assert.Contains(t, page, `name="next" value="/upload"`, "the way back is kept")
 	assert.NotContains(t, page, "wrong-pass")
 
-	for next, want := range map[string]string{"/upload": "/upload", "//evil.example/": "/", "": "/"} {
+	for next, want := range map[string]string{"/upload": "/upload", "//evil.example/": "/", "": "/",
+		"/\t/evil.example": "/", "/%09/evil.example": "/", "/\\evil.example": "/"} {
 		r := h.postForm("/api/auth/login", url.Values{"email": {p.Email}, "password": {"s3cret-pass"}, "next": {next}}, "", nil)
 		require.Equal(t, http.StatusSeeOther, r.Code, string(r.Body))
 		assert.Equal(t, want, r.Header.Get("Location"), "next %q", next)

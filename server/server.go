@@ -97,6 +97,8 @@ type Server struct {
 	catalog  *catalog.Catalog
 	accounts *accounts.Service
 	votes    *votes.Service
+	// sessions checks tokens against the sign-outs of every instance.
+	sessions *session.Sessions
 	api      *api.Handlers
 	site     *web.Server
 	// notify is the process's one LISTEN connection, which feeds the
@@ -112,6 +114,11 @@ type Server struct {
 func New(o Options) (*Server, error) {
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
+	var revoked session.RevokedStore
+	if o.DB != nil {
+		revoked = o.DB
+	}
+	s.sessions = session.NewSessions(o.Tokens, revoked, o.Log.With("component", "sessions"))
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
 	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
 	s.accounts = &accounts.Service{
@@ -129,7 +136,7 @@ func New(o Options) (*Server, error) {
 		Notify: o.Notify, Topic: o.Topic, MaxBytes: o.MaxUploadBytes, Rules: o.Rules, Log: o.Log,
 	}
 	s.api = api.New(api.Deps{
-		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log,
+		DB: o.DB, Store: o.Store, Sessions: s.sessions, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
 		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
@@ -146,6 +153,11 @@ func New(o Options) (*Server, error) {
 			// notifications of the gap are lost.
 			s.notify.Subscribe(db.VideoEventsChannel, pgnotify.Subscriber{
 				Connected: changes.Connected, Notified: changes.Notified, Dropped: func(error) {},
+			}),
+			// Until it listens, each token is checked in the database.
+			s.notify.Subscribe(db.RevokedTokensChannel, pgnotify.Subscriber{
+				Connected: s.sessions.Connected, Notified: s.sessions.Notified,
+				Dropped: func(error) { s.sessions.Dropped() },
 			}))
 		if err != nil {
 			return nil, fmt.Errorf("subscribe to database notifications: %w", err)
@@ -188,7 +200,7 @@ func (s *Server) router() *gin.Engine {
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, s.strictTransport, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
 	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -94,16 +96,23 @@ func (l *lastAudit) LastVoteAudit(ctx context.Context) (time.Time, bool, error) 
 	return at, ok, nil
 }
 
-// webSessions reads the signed-in player from the session cookie.
-type webSessions struct{ tokens *session.Tokens }
+// webSessions reads the signed-in player from the session cookie; a
+// signed-out token is no player.
+type webSessions struct {
+	*session.Sessions
+	log *slog.Logger
+}
 
 func (w webSessions) Viewer(r *http.Request) (string, bool) {
 	token, ok := session.FromCookie(r)
 	if !ok {
 		return "", false
 	}
-	sub, err := w.tokens.Verify(token)
+	sub, err := w.Check(r.Context(), token)
 	if err != nil {
+		if !errors.Is(err, session.ErrInvalid) {
+			w.log.Warn("session not checked: page shown signed out", "err", err)
+		}
 		return "", false
 	}
 	return sub, true
@@ -132,7 +141,7 @@ func (s *Server) mediaOrigin() string {
 // HEAD outside /api and the operational paths.
 func (s *Server) newSite() (*web.Server, error) {
 	site, err := web.New(web.Server{
-		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
+		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.sessions, s.Log}, Log: s.Log.With("component", "web"),
 		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
 		MediaOrigin: s.mediaOrigin(), Audits: s.lastAudit(),
 		Limits: web.UploadLimits{

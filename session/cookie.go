@@ -63,3 +63,11 @@ func StateChanging(method string) bool {
 	}
 	return false
 }
+
+// BrowserHeader, set to BrowserHeaderValue on a login from a page of this
+// site, asks for the session cookie besides the token: the web app's
+// script sends it, other clients do not.
+const (
+	BrowserHeader      = "X-ANB-Session"
+	BrowserHeaderValue = "cookie"
+)

@@ -28,6 +28,8 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 func (t *Tokens) Issue(userID string) (string, int, error) {
 	now := t.now()
 	claims := jwt.RegisteredClaims{
+		// The id is what a sign-out revokes.
+		ID:        uuid.NewString(),
 		Subject:   userID,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
@@ -39,8 +41,24 @@ func (t *Tokens) Issue(userID string) (string, int, error) {
 	return s, int(t.ttl.Seconds()), nil
 }
 
+// Claims are what a verified token says.
+type Claims struct {
+	UserID string
+	// ID names this token alone, for its revocation.
+	ID      string
+	Expires time.Time
+}
+
 // Verify checks signature, algorithm and times, and returns the subject.
+// It does not know of sign-outs: Sessions.Check does.
 func (t *Tokens) Verify(token string) (string, error) {
+	c, err := t.Parse(token)
+	return c.UserID, err
+}
+
+// Parse checks signature, algorithm and times, and returns the claims. A
+// token without an id could never be revoked, so it is refused.
+func (t *Tokens) Parse(token string) (Claims, error) {
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -49,10 +67,13 @@ func (t *Tokens) Verify(token string) (string, error) {
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
-		return "", fmt.Errorf("verify token: %w", err)
+		return Claims{}, fmt.Errorf("verify token: %w", err)
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return "", errors.New("verify token: subject is not a user id")
+		return Claims{}, errors.New("verify token: subject is not a user id")
 	}
-	return claims.Subject, nil
+	if _, err := uuid.Parse(claims.ID); err != nil {
+		return Claims{}, errors.New("verify token: no token id")
+	}
+	return Claims{UserID: claims.Subject, ID: claims.ID, Expires: claims.ExpiresAt.Time}, nil
 }

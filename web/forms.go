@@ -105,6 +105,13 @@ func (s *Server) ServeForm(w http.ResponseWriter, r *http.Request, name string) 
 		session.Set(w, sess.Token, sess.TTL, s.SecureCookies)
 		http.Redirect(w, r, SafeNext(f.Get("next")), http.StatusSeeOther)
 	case "logout":
+		// The token stops working everywhere, not only in this browser.
+		if token, ok := session.FromCookie(r); ok {
+			if err := s.Sessions.End(r.Context(), token); err != nil {
+				s.formFailed(w, r, page, err)
+				return
+			}
+		}
 		session.Set(w, "", -1, s.SecureCookies)
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	default:

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -185,12 +186,56 @@ func (s *Server) simple(w http.ResponseWriter, r *http.Request, name, title stri
 	}})
 }
 
-// SafeNext keeps a return address only if it is a path on this site.
+// SafeNext keeps a return address only if it is a path on this site; any
+// other is the gallery. Browsers drop tabs and newlines and read a
+// backslash as a slash while they parse a URL, so "/\t/evil.example"
+// becomes "//evil.example", another site: no control character and no
+// backslash is allowed, in the address or in what it decodes to, and what
+// remains must parse as a path with no scheme and no host.
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		return "/"
+	const home = "/"
+	if len(next) > maxNext || !strings.HasPrefix(next, "/") {
+		return home
+	}
+	// Each round removes one layer of percent-encoding: a layer can hide
+	// a tab (%09) or a slash (%2F) from the check before it. An address
+	// still encoded after every round is nobody's real one.
+	s, plain := next, false
+	for range maxDecodes {
+		if strings.HasPrefix(s, "//") || strings.ContainsFunc(s, refusedInNext) {
+			return home
+		}
+		dec, err := url.PathUnescape(s)
+		if err != nil {
+			return home
+		}
+		if dec == s {
+			plain = true
+			break
+		}
+		s = dec
+	}
+	if !plain {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return home
 	}
 	return next
+}
+
+// maxNext bounds a return address; maxDecodes, the layers of encoding
+// looked through.
+const (
+	maxNext    = 2048
+	maxDecodes = 4
+)
+
+// refusedInNext are the characters a browser may drop or rewrite while it
+// parses a URL.
+func refusedInNext(r rune) bool {
+	return r == '\\' || unicode.IsControl(r) || r == utf8.RuneError
 }
 
 // failed logs a data failure and answers an error page.

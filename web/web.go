@@ -46,9 +46,11 @@ type Audits interface {
 	LastVoteAudit(ctx context.Context) (at time.Time, ok bool, err error)
 }
 
-// Sessions tells who is signed in from the request's session cookie.
+// Sessions tells who is signed in from the request's session cookie and
+// ends a session on every instance.
 type Sessions interface {
 	Viewer(r *http.Request) (userID string, ok bool)
+	End(ctx context.Context, token string) error
 }
 
 // UploadLimits are the API's upload rules, checked in the browser first.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -41,6 +42,8 @@ func (f *fakeCatalog) Rankings(_ context.Context, city string, limit, offset int
 type fakeSessions struct{ user string }
 
 func (f fakeSessions) Viewer(*http.Request) (string, bool) { return f.user, f.user != "" }
+
+func (fakeSessions) End(context.Context, string) error { return nil }
 
 func newTestServer(t *testing.T, cat *fakeCatalog, user string) *Server {
 	t.Helper()
@@ -227,8 +230,29 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"/upload": "/upload", "/my-videos?new=1": "/my-videos?new=1", "": "/", "//evil": "/",
 		"https://evil": "/", "/\\evil": "/",
+		// Browsers drop tabs and newlines and read \ as /: each of these
+		// would lead to another site.
+		"/%09/evil.example": "/", "/\t/evil.example": "/", "/%0a/evil.example": "/", "/%0D/evil.example": "/",
+		"/\n/evil.example": "/", "/%2509/evil.example": "/", "%2F%2Fevil": "/", "/%2F/evil.example": "/",
+		"/%5Cevil.example": "/", "/%5cevil.example": "/", "/%00/evil": "/", "/\x7f/evil": "/", "/%7F/evil": "/",
+		"/%C2%85/evil": "/", "\t//evil.example": "/", " //evil.example": "/", "/%252F/evil": "/",
+		"/%25252525252F/evil": "/", "http:/evil.example": "/", "javascript:alert(1)": "/", "/%FF": "/",
+		// Paths of this site, encoded or not, stay.
+		"/?city=Bogot%C3%A1": "/?city=Bogot%C3%A1", "/rankings?city=Cali&offset=10": "/rankings?city=Cali&offset=10",
+		"/#video-1": "/#video-1", "/evil.example": "/evil.example", "/a/b%20c": "/a/b%20c",
 	} {
-		assert.Equal(t, want, SafeNext(in), in)
+		assert.Equal(t, want, SafeNext(in), "%q", in)
+	}
+}
+
+// TestLoginPageNext: the login page hands the script only a checked
+// return address, the one the post without script would use.
+func TestLoginPageNext(t *testing.T) {
+	s := newTestServer(t, &fakeCatalog{}, "")
+	for next, want := range map[string]string{"/%09/evil.example": "/", "/upload": "/upload", "%2F%2Fevil": "/"} {
+		page := get(t, s, "/login?next="+url.QueryEscape(next)).Body.String()
+		assert.Contains(t, page, `data-next="`+want+`"`, next)
+		assert.Contains(t, page, `name="next" value="`+want+`"`, next)
 	}
 }
 

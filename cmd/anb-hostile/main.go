@@ -41,6 +41,9 @@ func checks() []check {
 		{name: "health", run: checkHealth},
 		{name: "nesting", run: checkNesting},
 		{name: "throwaway-accounts", run: checkThrowawayAccounts},
+		{name: "redirect", run: checkRedirect},
+		{name: "revoked", run: checkRevoked},
+		{name: "cookiejar", run: checkCookieJar},
 	}
 }
 

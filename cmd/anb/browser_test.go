@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,6 +324,12 @@ func TestBrowser(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS(`a[href="/login"]`)))
 	b.open("/my-videos")
 	b.do(chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	// A return address with a tab, which the browser would drop, does not
+	// lead to another site after the login.
+	host := strings.TrimPrefix(s.baseURL, "http://")
+	b.open("/login?next=" + url.QueryEscape("/\t/evil.example"))
+	login(b, "camilo@example.com")
+	assert.Equal(t, host, b.eval(`location.host`), "the script's login stays on the site")
 
 	// A visitor whose browser runs no script signs up, signs in and votes
 	// with the pages' plain form posts.
@@ -353,6 +360,10 @@ func TestBrowser(t *testing.T) {
 	c.screenshot("gallery-voted")
 	c.do(chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS(`.top a[href="/login"]`)))
 	assert.Equal(t, "Inicia sesión para votar", c.text(".card .vote-login"), "signed out")
+	c.open("/login?next=" + url.QueryEscape("/\t/evil.example"))
+	c.fill(map[string]string{"email": "sofia@example.com", "password": "s3cret-pass"})
+	c.do(chromedp.Click(chromedp.CSS("#login-form button[type=submit]")), chromedp.WaitVisible(chromedp.CSS("#logout")))
+	assert.Equal(t, host, c.eval(`location.host`), "the login without script stays on the site")
 
 	a.noProblems()
 	b.noProblems()

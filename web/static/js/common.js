@@ -4,8 +4,8 @@
 'use strict';
 
 window.ANB = (function () {
-  async function call(method, url, body) {
-    const init = { method: method, credentials: 'same-origin', headers: { 'Accept': 'application/json' } };
+  async function call(method, url, body, headers) {
+    const init = { method: method, credentials: 'same-origin', headers: Object.assign({ 'Accept': 'application/json' }, headers) };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);

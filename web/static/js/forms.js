@@ -15,9 +15,13 @@
       new FormData(form).forEach(function (v, k) { if (k !== 'next') body[k] = String(v); });
       const button = form.querySelector('button[type="submit"]');
       button.disabled = true;
-      const res = await ANB.call('POST', form.dataset.api, body);
+      // The login asks for the session cookie (data-session); API clients
+      // get only the token.
+      const headers = form.dataset.session ? { 'X-ANB-Session': form.dataset.session } : undefined;
+      const res = await ANB.call('POST', form.dataset.api, body, headers);
       button.disabled = false;
       if (res.status >= 200 && res.status < 300) {
+        // data-next is the server's checked return address (SafeNext).
         location.assign(form.dataset.next || '/');
         return;
       }
