@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,9 +73,12 @@ func (f *fakeStore) ClearLoginFailures(_ context.Context, email string) error {
 func (f *fakeStore) PruneLoginFailures(context.Context, time.Duration) (int64, error) { return 0, nil }
 
 // plainHasher stands for bcrypt: the hash is the password.
-type plainHasher struct{ checks int }
+type plainHasher struct{ checks, hashes int }
 
-func (plainHasher) Hash(p string) (string, error) { return "h:" + p, nil }
+func (h *plainHasher) Hash(p string) (string, error) {
+	h.hashes++
+	return "h:" + p, nil
+}
 func (h *plainHasher) Check(hash, p string) bool {
 	h.checks++
 	return hash == "h:"+p
@@ -90,7 +94,7 @@ type slots struct {
 	taken int
 }
 
-func (s *slots) Acquire(context.Context) (func(), bool) {
+func (s *slots) Acquire(context.Context, string) (func(), bool) {
 	if !s.free {
 		return nil, false
 	}
@@ -98,8 +102,18 @@ func (s *slots) Acquire(context.Context) (func(), bool) {
 	return func() { s.taken-- }, true
 }
 
+// marks stands for the signed known-device marks.
+type marks struct{}
+
+func (marks) Issue(id string) (string, int) { return "mark:" + id, 3600 }
+func (marks) Verify(m string) (string, bool) {
+	id, ok := strings.CutPrefix(m, "mark:")
+	return id, ok
+}
+
 type fixture struct {
 	svc    *Service
+	shared *ratelimit.Shared
 	store  *fakeStore
 	hasher *plainHasher
 	slots  *slots
@@ -107,12 +121,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, perAccount, perAddress int) fixture {
 	t.Helper()
-	f := fixture{store: newFakeStore(), hasher: &plainHasher{}, slots: &slots{free: true}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := fixture{store: newFakeStore(), hasher: &plainHasher{}, slots: &slots{free: true},
+		shared: ratelimit.NewShared(ratelimit.NewMemoryBuckets(), log)}
 	f.svc = &Service{
-		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{},
-		LoginAddress: ratelimit.NewKeyed(perAddress, time.Hour), Signups: ratelimit.NewKeyed(0, time.Hour),
-		Hash: f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{}, Devices: marks{},
+		FailuresPerAddress: f.shared.Limit(ratelimit.LoginFailuresPerAddress, perAddress, time.Hour),
+		Hash:               f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute, Log: log,
 	}
 	_, err := f.svc.SignUp(context.Background(), Signup{FirstName: "Ana", LastName: "Pérez", Email: "ana@example.com",
 		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "192.0.2.1")
@@ -132,11 +147,11 @@ func TestLoginLocksTheAccountAfterItsFailures(t *testing.T) {
 	f := newFixture(t, 3, 0)
 	ctx := context.Background()
 	for i := range 3 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "failure %d", i+1)
 	}
 	checks := f.hasher.checks
-	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "198.51.100.7")
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "198.51.100.7"})
 	requireTooMany(t, err, "login_failures_per_account")
 	assert.Equal(t, checks, f.hasher.checks, "a locked account costs no bcrypt")
 	assert.Zero(t, f.slots.taken)
@@ -146,15 +161,16 @@ func TestLoginSuccessClearsTheAccountsFailures(t *testing.T) {
 	f := newFixture(t, 3, 0)
 	ctx := context.Background()
 	for range 2 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials)
 	}
-	s, err := f.svc.LogIn(ctx, " ana@example.com ", "s3cret-pass", "192.0.2.1")
+	s, err := f.svc.LogIn(ctx, " ana@example.com ", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	require.NoError(t, err)
-	assert.Equal(t, Session{Token: "token-" + f.store.users["ana@example.com"].ID, TTL: 3600}, s)
+	id := f.store.users["ana@example.com"].ID
+	assert.Equal(t, Session{Token: "token-" + id, TTL: 3600, Device: "mark:" + id, DeviceTTL: 3600}, s)
 	assert.Equal(t, 1, f.store.cleared)
 	for range 3 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "the count started over")
 	}
 }
@@ -163,19 +179,19 @@ func TestLoginFailuresPerAddress(t *testing.T) {
 	f := newFixture(t, 0, 2)
 	ctx := context.Background()
 	for range 2 {
-		_, err := f.svc.LogIn(ctx, "nobody@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "nobody@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "unknown emails fail like wrong passwords")
 	}
-	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.1")
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	requireTooMany(t, err, "login_failures_per_address")
-	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.2")
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.2"})
 	require.NoError(t, err, "another address is not charged")
 }
 
 func TestLoginWithoutABcryptSlot(t *testing.T) {
 	f := newFixture(t, 3, 3)
 	f.slots.free = false
-	_, err := f.svc.LogIn(context.Background(), "ana@example.com", "s3cret-pass", "192.0.2.1")
+	_, err := f.svc.LogIn(context.Background(), "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	requireTooMany(t, err, "hash_slots")
 	assert.Zero(t, f.hasher.checks)
 	assert.Empty(t, f.store.failures, "a refused attempt is not counted")
@@ -185,19 +201,19 @@ func TestLoginWithoutABcryptSlot(t *testing.T) {
 }
 
 func TestBcryptSlotsBoundTheWait(t *testing.T) {
-	h := ratelimit.NewHashSlots(1, 50*time.Millisecond)
-	release, ok := h.Acquire(context.Background())
+	h := ratelimit.NewHashSlots(1, 0, 50*time.Millisecond)
+	release, ok := h.Acquire(context.Background(), "a")
 	require.True(t, ok)
-	_, ok = h.Acquire(context.Background())
+	_, ok = h.Acquire(context.Background(), "a")
 	assert.False(t, ok, "every slot taken: refused after the wait")
 	release()
-	release2, ok := h.Acquire(context.Background())
+	release2, ok := h.Acquire(context.Background(), "a")
 	require.True(t, ok, "a released slot is free again")
 	release2()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	hold, _ := h.Acquire(context.Background())
-	_, ok = h.Acquire(ctx)
+	hold, _ := h.Acquire(context.Background(), "a")
+	_, ok = h.Acquire(ctx, "a")
 	assert.False(t, ok, "a client that left does not wait")
 	hold()
 }
