@@ -117,6 +117,7 @@ func TestConcurrentSignupsOfOneEmail(t *testing.T) {
 	f.svc.Hash = ratelimit.NewHashSlots(2, 2, time.Minute)
 	var mu sync.Mutex
 	f.svc.Passwords = lockedHasher{mu: &mu, h: f.hasher}
+	hashes := f.hasher.hashes
 	errs := make([]error, 20)
 	var wg sync.WaitGroup
 	for i := range errs {
@@ -135,6 +136,7 @@ func TestConcurrentSignupsOfOneEmail(t *testing.T) {
 		require.ErrorIs(t, err, db.ErrEmailTaken)
 	}
 	assert.Equal(t, 1, created)
+	assert.LessOrEqual(t, f.hasher.hashes-hashes, 2, "only signups that held a slot before the account existed hashed")
 }
 
 type lockedHasher struct {
