@@ -105,6 +105,18 @@ func (l *Limit) Check(ctx context.Context, key string) (time.Duration, bool, err
 	return wait, ok, nil
 }
 
+// Debit spends one event of key whether it fits or not (into debt: the
+// wait grows), for an event that is counted but not refused.
+func (l *Limit) Debit(ctx context.Context, key string) error {
+	if l == nil {
+		return nil
+	}
+	if _, _, err := l.shared.buckets.RateTake(ctx, l.scope, key, l.interval, l.window, true); err != nil {
+		return fmt.Errorf("limit %s: %w", l.scope, err)
+	}
+	return nil
+}
+
 // Refund gives back an event taken before its outcome was known, when
 // the outcome does not count (a login that succeeded).
 func (l *Limit) Refund(ctx context.Context, key string) error {

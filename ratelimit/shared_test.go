@@ -39,6 +39,14 @@ func TestSharedLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok)
 
+	require.NoError(t, l.Debit(ctx, "c"))
+	require.NoError(t, l.Debit(ctx, "c"))
+	require.NoError(t, l.Debit(ctx, "c")) // into debt
+	wait, ok, err = l.Check(ctx, "c")
+	require.NoError(t, err)
+	assert.False(t, ok)
+	assert.InDelta(t, time.Hour, wait, float64(time.Minute), "a debt is paid for with a longer wait")
+
 	var off *Limit
 	_, ok, err = off.Take(ctx, "a")
 	require.NoError(t, err)

@@ -47,6 +47,7 @@ type Limiter interface {
 	Name() string
 	Check(ctx context.Context, key string) (time.Duration, bool, error)
 	Take(ctx context.Context, key string) (time.Duration, bool, error)
+	Debit(ctx context.Context, key string) error
 	Refund(ctx context.Context, key string) error
 	Clear(ctx context.Context, key string) error
 }
@@ -84,11 +85,13 @@ type Service struct {
 	Devices Devices
 	// The site-wide limits; a nil one is off. Failures are charged before
 	// the password is checked (a success gives them back), so attempts
-	// running at once on any instance cannot pass a limit together.
+	// running at once on any instance cannot pass a limit together. A
+	// browser that signed in to the account before meets only the pair
+	// limit, keyed by the browser: what strangers spend never refuses it.
 	FailuresPerAddress Limiter // wrong logins per client address
-	FailuresPerPair    Limiter // wrong logins per email and address
+	FailuresPerPair    Limiter // wrong logins per email and address (or known browser)
 	AttemptsPerAddress Limiter // every login per client address
-	AttemptsPerAccount Limiter // every login per email, from unknown browsers
+	AttemptsPerAccount Limiter // every login per email
 	Signups            Limiter // signups per client address
 	// Hash bounds the bcrypt runs, fairly between addresses.
 	Hash Slots

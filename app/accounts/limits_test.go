@@ -64,6 +64,41 @@ func TestKnownBrowserIsNeverLockedOut(t *testing.T) {
 	})
 }
 
+// TestRivalOnTheOwnersNetwork: a rival behind the owner's address runs
+// out the address's failures and attempts and the pair of the email with
+// that address; the owner's known browser, at the same address, still
+// signs in, and its attempt is charged to the address.
+func TestRivalOnTheOwnersNetwork(t *testing.T) {
+	f := newFixture(t, 3, 4)
+	f.svc.FailuresPerPair = f.shared.Limit(ratelimit.LoginFailuresPerPair, 2, time.Hour)
+	f.svc.AttemptsPerAddress = f.shared.Limit(ratelimit.LoginAttemptsPerAddress, 6, time.Hour)
+	ctx := context.Background()
+	const school = "192.0.2.77"
+	s, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: school})
+	require.NoError(t, err)
+	owner := Client{Addr: school, Device: s.Device}
+	for i := range 10 {
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "guess", Client{Addr: school, Device: "mark:forged"})
+		if i < 2 {
+			require.ErrorIs(t, err, ErrInvalidCredentials)
+		} else {
+			requireTooMany(t, err, ratelimit.LoginFailuresPerPair)
+		}
+	}
+	for i := range 6 {
+		_, _ = f.svc.LogIn(ctx, fmt.Sprintf("nobody-%d@example.com", i), "guess", Client{Addr: school})
+	}
+	_, err = f.svc.LogIn(ctx, "bea@example.com", "guess", Client{Addr: school})
+	var tm *app.TooManyError
+	require.ErrorAs(t, err, &tm, "the address is spent for strangers")
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", owner)
+	require.NoError(t, err, "the owner's browser signs in from the same address")
+	wait, ok, err := f.svc.AttemptsPerAddress.Check(ctx, school)
+	require.NoError(t, err)
+	assert.False(t, ok, "the address is spent")
+	assert.InDelta(t, 10*time.Minute, wait, float64(time.Minute), "the known browser's attempt was the sixth charged to the address")
+}
+
 func TestEveryLoginAttemptIsCharged(t *testing.T) {
 	f := newFixture(t, 0, 0)
 	f.svc.AttemptsPerAddress = f.shared.Limit(ratelimit.LoginAttemptsPerAddress, 3, time.Hour)

@@ -14,9 +14,13 @@ import (
 type login struct {
 	email string // lower-cased: the account's key, known or not
 	addr  string // the client address's key
-	pair  string // the key of this email from this address
-	// known says the browser signed in to this account before: the
-	// account-wide limits, which a stranger can run out, do not apply.
+	// pair is the key of this email from this client: its address, or for
+	// a known browser the browser itself.
+	pair string
+	// known says the browser signed in to this account before. The limits
+	// that strangers can run out (the account's, the address's failures)
+	// never refuse it: a rival on the same network as the owner cannot
+	// lock the owner out. Its own failures still stop it.
 	known bool
 }
 
@@ -25,9 +29,19 @@ func (a *Service) attempt(email string, c Client, u *db.User) login {
 	l := login{email: email, addr: c.Addr, pair: email + " " + c.Addr}
 	if u != nil && a.Devices != nil && c.Device != "" {
 		id, ok := a.Devices.Verify(c.Device)
-		l.known = ok && id == u.ID
+		if l.known = ok && id == u.ID; l.known {
+			l.pair = email + " device " + c.Device
+		}
 	}
 	return l
+}
+
+// strangers is limit, or nil (off) for a known browser.
+func strangers(limit Limiter, l login) Limiter {
+	if l.known {
+		return nil
+	}
+	return limit
 }
 
 // loginRefused refuses a login that a limit would refuse anyway: cheap
@@ -39,10 +53,10 @@ func (a *Service) loginRefused(ctx context.Context, l login) error {
 		limit Limiter
 		key   string
 	}{
-		{a.AttemptsPerAddress, l.addr},
-		{a.FailuresPerAddress, l.addr},
+		{strangers(a.AttemptsPerAddress, l), l.addr},
+		{strangers(a.FailuresPerAddress, l), l.addr},
 		{a.FailuresPerPair, l.pair},
-		{a.accountLimit(l), l.email},
+		{strangers(a.AttemptsPerAccount, l), l.email},
 	} {
 		if err := check(ctx, c.limit, c.key); err != nil {
 			return err
@@ -61,15 +75,6 @@ func (a *Service) loginRefused(ctx context.Context, l login) error {
 	return nil
 }
 
-// accountLimit is the limit of every attempt on the account, which a
-// known browser does not meet.
-func (a *Service) accountLimit(l login) Limiter {
-	if l.known {
-		return nil
-	}
-	return a.AttemptsPerAccount
-}
-
 // chargeLogin charges the attempt to its address and account, and as a
 // failure before the password is checked (a success gives it back), so
 // guesses running at once on any instance cannot pass a limit together.
@@ -86,13 +91,19 @@ func (a *Service) chargeLogin(ctx context.Context, l login) (failures int, err e
 		}
 		return 0, err
 	}
+	if l.known && a.AttemptsPerAddress != nil {
+		// Its attempt still costs the address, without refusing it.
+		if err := a.AttemptsPerAddress.Debit(ctx, l.addr); err != nil {
+			return 0, fmt.Errorf("charge %s: %w", a.AttemptsPerAddress.Name(), err)
+		}
+	}
 	for _, c := range []struct {
 		limit Limiter
 		key   string
 	}{
-		{a.AttemptsPerAddress, l.addr},
-		{a.accountLimit(l), l.email},
-		{a.FailuresPerAddress, l.addr},
+		{strangers(a.AttemptsPerAddress, l), l.addr},
+		{strangers(a.AttemptsPerAccount, l), l.email},
+		{strangers(a.FailuresPerAddress, l), l.addr},
 		{a.FailuresPerPair, l.pair},
 	} {
 		ok, err := take(ctx, c.limit, c.key)
@@ -130,7 +141,7 @@ func (a *Service) loginFailed(l login, failures int) {
 // clears the account's and the pair's counts. A failure to do so is only
 // logged: what it leaves counted expires with its window.
 func (a *Service) loginSucceeded(ctx context.Context, l login) {
-	if a.FailuresPerAddress != nil {
+	if a.FailuresPerAddress != nil && !l.known {
 		if err := a.FailuresPerAddress.Refund(ctx, l.addr); err != nil {
 			a.Log.Error("give back a login's failure", "err", err)
 		}
