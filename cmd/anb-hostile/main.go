@@ -39,6 +39,8 @@ type check struct {
 func checks() []check {
 	return []check{
 		{name: "health", run: checkHealth},
+		{name: "lockout", run: checkLockout},
+		{name: "loginflood", run: checkLoginFlood},
 	}
 }
 
