@@ -190,3 +190,17 @@ func (l lockedHasher) Check(hash, p string) bool {
 	defer l.mu.Unlock()
 	return l.h.Check(hash, p)
 }
+
+func TestAttemptsPerAccountSpareAKnownBrowser(t *testing.T) {
+	f := newFixture(t, 0, 0)
+	f.svc.AttemptsPerAccount = f.shared.Limit(ratelimit.LoginAttemptsPerAccount, 2, time.Hour)
+	ctx := context.Background()
+	s, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.1"})
+	require.NoError(t, err)
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.2"})
+	require.NoError(t, err)
+	_, err = f.svc.LogIn(ctx, "ANA@example.com", "s3cret-pass", Client{Addr: "192.0.2.3"})
+	requireTooMany(t, err, ratelimit.LoginAttemptsPerAccount)
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.3", Device: s.Device})
+	require.NoError(t, err, "the browser that signed in before")
+}
