@@ -6,6 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/anb-showcase/anb/app/accounts"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/session"
 )
 
@@ -72,4 +74,18 @@ func (s *Handlers) optionalAuth(c *gin.Context) {
 	}
 	c.Set(userIDKey, sub)
 	c.Next()
+}
+
+// loginClient is who asks to sign in: its address's key and the
+// known-device mark its browser presented.
+func loginClient(c *gin.Context) accounts.Client {
+	return accounts.Client{Addr: ratelimit.AddressKey(c.ClientIP()), Device: session.DeviceFromCookie(c.Request)}
+}
+
+// setDevice marks the browser as a known device of the account it signed
+// in to: the account-wide login limit never refuses it.
+func (s *Handlers) setDevice(c *gin.Context, sess accounts.Session) {
+	if sess.Device != "" {
+		session.SetDevice(c.Writer, sess.Device, sess.DeviceTTL, !s.DevCookies || c.Request.TLS != nil)
+	}
 }

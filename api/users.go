@@ -124,11 +124,12 @@ func (s *Handlers) login(c *gin.Context) {
 		writeProblem(c, p)
 		return
 	}
-	sess, err := s.Accounts.LogIn(c.Request.Context(), req.Email, req.Password, ratelimit.AddressKey(c.ClientIP()))
+	sess, err := s.Accounts.LogIn(c.Request.Context(), req.Email, req.Password, loginClient(c))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	s.setDevice(c, sess)
 	token, ttl := sess.Token, sess.TTL
 	if browserSession(c) {
 		s.setSession(c, token, ttl)

@@ -27,6 +27,12 @@ func loadLimits() []string {
 		"ANB_VOTES_PER_MINUTE=0",
 		"ANB_SIGNUPS_PER_ADDRESS_PER_HOUR=0",
 		"ANB_SIGNUPS_PER_NETWORK_PER_HOUR=0",
+		// Every login of the load comes from one address: the per-address
+		// and per-account login budgets, and the bcrypt share of one
+		// address, would refuse it.
+		"ANB_LOGIN_ATTEMPTS_PER_ADDRESS=0",
+		"ANB_LOGIN_ATTEMPTS_PER_ACCOUNT=0",
+		"ANB_HASH_PER_ADDRESS=0",
 	}
 }
 

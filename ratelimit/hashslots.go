@@ -1,8 +1,10 @@
 package ratelimit
 
 import (
+	"container/list"
 	"context"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -12,41 +14,119 @@ import (
 // With at most one per core the scheduler still gets to the others, and a
 // request that cannot get a slot soon is told to come back instead of
 // piling up.
+//
+// The slots are shared fairly between keys (client addresses): one key
+// holds at most perKey at once, and a freed slot goes to the waiting
+// request whose key holds the fewest, the oldest first, so a flood from
+// one address never stands ahead of another address's login.
 type HashSlots struct {
-	slots chan struct{}
-	wait  time.Duration
+	perKey int
+	wait   time.Duration
+
+	mu    sync.Mutex
+	free  int
+	held  map[string]int
+	queue *list.List // of *slotWaiter, oldest first
+}
+
+type slotWaiter struct {
+	key     string
+	granted chan struct{} // closed when the slot is handed over
 }
 
 // HashRetry is the Retry-After of a request that found every slot taken.
 const HashRetry = time.Second
 
 // NewHashSlots allows n bcrypt runs at once (GOMAXPROCS when n is not
-// positive), each waiting at most wait for its slot.
-func NewHashSlots(n int, wait time.Duration) *HashSlots {
+// positive), at most perKey of them for one key (no bound per key when it
+// is not positive), each waiting at most wait for its slot.
+func NewHashSlots(n, perKey int, wait time.Duration) *HashSlots {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return &HashSlots{slots: make(chan struct{}, n), wait: wait}
+	if perKey <= 0 {
+		perKey = n
+	}
+	return &HashSlots{perKey: perKey, wait: wait, free: n, held: map[string]int{}, queue: list.New()}
 }
 
-// Acquire waits at most the bound for a slot; ok is false when none came
-// free in time or the client left. release is safe to call once.
-func (h *HashSlots) Acquire(ctx context.Context) (release func(), ok bool) {
-	select {
-	case h.slots <- struct{}{}:
-		return h.release, true
-	default:
+// Acquire waits at most the bound for a slot for key; ok is false when
+// none came free in time or the client left. release is safe to call more
+// than once; it gives the slot back once.
+func (h *HashSlots) Acquire(ctx context.Context, key string) (release func(), ok bool) {
+	h.mu.Lock()
+	if h.free > 0 && h.held[key] < h.perKey {
+		h.grant(key)
+		h.mu.Unlock()
+		return h.releaser(key), true
 	}
+	w := &slotWaiter{key: key, granted: make(chan struct{})}
+	e := h.queue.PushBack(w)
+	h.mu.Unlock()
+
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
 	select {
-	case h.slots <- struct{}{}:
-		return h.release, true
+	case <-w.granted:
+		return h.releaser(key), true
 	case <-timer.C:
-		return nil, false
 	case <-ctx.Done():
-		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-w.granted:
+		// Handed over while giving up: give it to the next one.
+		h.put(key)
+	default:
+		h.queue.Remove(e)
+	}
+	return nil, false
+}
+
+// Waiting is how many requests wait for a slot.
+func (h *HashSlots) Waiting() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.queue.Len()
+}
+
+func (h *HashSlots) grant(key string) {
+	h.free--
+	h.held[key]++
+}
+
+func (h *HashSlots) releaser(key string) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.put(key)
+		})
 	}
 }
 
-func (h *HashSlots) release() { <-h.slots }
+// put gives back a slot of key and hands free slots to the waiting
+// requests of the keys that hold the fewest.
+func (h *HashSlots) put(key string) {
+	h.free++
+	if h.held[key]--; h.held[key] <= 0 {
+		delete(h.held, key)
+	}
+	for h.free > 0 {
+		var best *list.Element
+		for e := h.queue.Front(); e != nil; e = e.Next() {
+			k := e.Value.(*slotWaiter).key
+			if h.held[k] < h.perKey && (best == nil || h.held[k] < h.held[best.Value.(*slotWaiter).key]) {
+				best = e
+			}
+		}
+		if best == nil {
+			return
+		}
+		w := h.queue.Remove(best).(*slotWaiter)
+		h.grant(w.key)
+		close(w.granted)
+	}
+}

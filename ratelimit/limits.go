@@ -1,24 +1,33 @@
-// Package ratelimit holds the API's limits: token buckets per address or
-// player, uploads in flight per player, and the bcrypt slots.
+// Package ratelimit holds the API's limits: token buckets per player in
+// memory, site-wide token buckets per address or account shared by every
+// instance, uploads in flight per player, and the fair bcrypt slots.
 package ratelimit
 
 import (
 	"net/netip"
-	"sync"
 	"time"
 )
 
 // Limits are the rate limits (SPEC §2: any endpoint may answer 429). A
 // limit of zero is off; the settings of cmd/anb give every one a default.
 type Limits struct {
-	// LoginWindow is the window of both failed-login limits.
+	// LoginWindow is the window of the login limits.
 	LoginWindow time.Duration
-	// LoginFailuresPerAccount failures on one email in a window lock that
-	// email for the rest of it, on every instance (kept in PostgreSQL); a
-	// success clears them.
+	// LoginFailuresPerAccount failures on one email in a window make that
+	// email refuse, for the rest of it, every browser that has not signed
+	// in to it before (kept in PostgreSQL); a success clears them.
 	LoginFailuresPerAccount int
+	// LoginFailuresPerPair failures of one email from one client address
+	// per window: the limit that stops a guesser, whoever it is.
+	LoginFailuresPerPair int
 	// LoginFailuresPerAddress failures from one client address per window.
 	LoginFailuresPerAddress int
+	// LoginAttemptsPerAddress logins, right or wrong, from one client
+	// address per window: every attempt costs a bcrypt.
+	LoginAttemptsPerAddress int
+	// LoginAttemptsPerAccount logins, right or wrong, on one email per
+	// window from browsers that have not signed in to it before.
+	LoginAttemptsPerAccount int
 	// SignupsPerAddressPerHour signups from one client address per hour.
 	SignupsPerAddressPerHour int
 	// SignupsPerNetworkPerHour signups from one network (an IPv4 /24, an
@@ -33,56 +42,43 @@ type Limits struct {
 	// HashConcurrency bcrypt runs at once; 0 means GOMAXPROCS. Always on:
 	// without it a login flood takes every core.
 	HashConcurrency int
+	// HashPerAddress bcrypt runs of one client address at once; 0 is no
+	// bound of its own.
+	HashPerAddress int
 	// HashWait is how long a login or signup waits for a bcrypt slot
 	// before a 429.
 	HashWait time.Duration
 }
 
-// Throttle holds the in-memory limiters of one server. Per-address and
-// per-user windows are short or forgiving enough that each instance
-// counting on its own is fine; the per-account lockout is not, and lives
-// in PostgreSQL.
+// Names of the site-wide limits, as answers and metrics name them.
+const (
+	LoginFailuresPerAddress = "login_failures_per_address"
+	LoginFailuresPerPair    = "login_failures_per_pair"
+	LoginAttemptsPerAddress = "login_attempts_per_address"
+	LoginAttemptsPerAccount = "login_attempts_per_account"
+	SignupsPerAddress       = "signups_per_address"
+	SignupsPerNetwork       = "signups_per_network"
+)
+
+// Throttle holds the in-memory limiters of one server: per-player limits,
+// forgiving enough that each instance counting on its own is fine, and
+// the bcrypt slots, which are this process's CPU. The limits that must
+// hold for the whole site are Shared.
 type Throttle struct {
-	LoginAddress *Keyed
-	Signups      *Keyed
-	Uploads      *Keyed
-	Uploading    *InFlight
-	Votes        *Keyed
-	Hash         *HashSlots
-
-	// SignupNetworks counts signups per NetworkKey, beside Signups per
-	// AddressKey.
-	SignupNetworks *Keyed
-
-	pruneMu sync.Mutex
-	pruned  time.Time
+	Uploads   *Keyed
+	Uploading *InFlight
+	Votes     *Keyed
+	Hash      *HashSlots
 }
 
-// NewThrottle builds the limiters of l.
+// NewThrottle builds the in-memory limiters of l.
 func NewThrottle(l Limits) *Throttle {
-	t := &Throttle{
-		LoginAddress: NewKeyed(l.LoginFailuresPerAddress, l.LoginWindow),
-		Signups:      NewKeyed(l.SignupsPerAddressPerHour, time.Hour),
-		Uploads:      NewKeyed(l.UploadsPerHour, time.Hour),
-		Uploading:    NewInFlight(l.UploadsInFlight),
-		Votes:        NewKeyed(l.VotesPerMinute, time.Minute),
-		Hash:         NewHashSlots(l.HashConcurrency, l.HashWait),
+	return &Throttle{
+		Uploads:   NewKeyed(l.UploadsPerHour, time.Hour),
+		Uploading: NewInFlight(l.UploadsInFlight),
+		Votes:     NewKeyed(l.VotesPerMinute, time.Minute),
+		Hash:      NewHashSlots(l.HashConcurrency, l.HashPerAddress, l.HashWait),
 	}
-	t.SignupNetworks = NewKeyed(l.SignupsPerNetworkPerHour, time.Hour)
-	return t
-}
-
-// PruneDue reports, at most once per interval, that it is time to delete
-// ended login windows.
-func (t *Throttle) PruneDue(interval time.Duration) bool {
-	t.pruneMu.Lock()
-	defer t.pruneMu.Unlock()
-	now := time.Now()
-	if now.Sub(t.pruned) < interval {
-		return false
-	}
-	t.pruned = now
-	return true
 }
 
 // AddressKey is the key of a client address for the per-address limits:

@@ -1,6 +1,9 @@
 package ratelimit
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -89,19 +92,27 @@ func TestNetworkKey(t *testing.T) {
 }
 
 func TestSignupsPerNetworkCountAcrossAddresses(t *testing.T) {
-	th := NewThrottle(Limits{SignupsPerAddressPerHour: 5, SignupsPerNetworkPerHour: 3})
+	ctx := context.Background()
+	shared := NewShared(NewMemoryBuckets(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	signups := shared.Limit(SignupsPerAddress, 5, time.Hour)
+	networks := shared.Limit(SignupsPerNetwork, 3, time.Hour)
 	for i := range 3 {
 		addr := AddressKey("198.51.100." + string(rune('1'+i)))
-		_, ok := th.Signups.Take(addr)
+		_, ok, err := signups.Take(ctx, addr)
+		require.NoError(t, err)
 		require.True(t, ok)
-		_, ok = th.SignupNetworks.Take(NetworkKey(addr))
+		_, ok, err = networks.Take(ctx, NetworkKey(addr))
+		require.NoError(t, err)
 		require.True(t, ok)
 	}
 	// A fourth address of the /24 has its own allowance but not its network's.
-	_, ok := th.Signups.Check("198.51.100.9")
+	_, ok, err := signups.Check(ctx, "198.51.100.9")
+	require.NoError(t, err)
 	assert.True(t, ok)
-	_, ok = th.SignupNetworks.Check(NetworkKey("198.51.100.9"))
+	_, ok, err = networks.Check(ctx, NetworkKey("198.51.100.9"))
+	require.NoError(t, err)
 	assert.False(t, ok)
-	_, ok = th.SignupNetworks.Check(NetworkKey("198.51.101.9"))
+	_, ok, err = networks.Check(ctx, NetworkKey("198.51.101.9"))
+	require.NoError(t, err)
 	assert.True(t, ok, "the next /24 is another network")
 }

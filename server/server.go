@@ -121,12 +121,7 @@ func New(o Options) (*Server, error) {
 	s.sessions = session.NewSessions(o.Tokens, revoked, o.Log.With("component", "sessions"))
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
 	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
-	s.accounts = &accounts.Service{
-		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
-		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
-		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
-		SignupNetworks: s.throttle.SignupNetworks, Mailboxes: emailcheck.New(),
-	}
+	s.accounts = s.newAccounts()
 	changes := videos.NewChanges()
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
 		Changes: changes, Log: o.Log}
@@ -170,6 +165,32 @@ func New(o Options) (*Server, error) {
 	s.site = site
 	s.engine = s.router()
 	return s, nil
+}
+
+// newAccounts builds the signup and login use case with its limits: the
+// per-address and per-account ones hold for the whole site, their
+// buckets kept in PostgreSQL and shared by every instance.
+func (s *Server) newAccounts() *accounts.Service {
+	var buckets ratelimit.Buckets = ratelimit.NewMemoryBuckets()
+	if s.DB != nil {
+		buckets = s.DB
+	}
+	shared, l := ratelimit.NewShared(buckets, s.Log), s.Limits
+	a := &accounts.Service{
+		Store: s.DB, Passwords: s.Passwords, Tokens: s.Tokens, Hash: s.throttle.Hash,
+		FailuresPerAddress: shared.Limit(ratelimit.LoginFailuresPerAddress, l.LoginFailuresPerAddress, l.LoginWindow),
+		FailuresPerPair:    shared.Limit(ratelimit.LoginFailuresPerPair, l.LoginFailuresPerPair, l.LoginWindow),
+		AttemptsPerAddress: shared.Limit(ratelimit.LoginAttemptsPerAddress, l.LoginAttemptsPerAddress, l.LoginWindow),
+		AttemptsPerAccount: shared.Limit(ratelimit.LoginAttemptsPerAccount, l.LoginAttemptsPerAccount, l.LoginWindow),
+		Signups:            shared.Limit(ratelimit.SignupsPerAddress, l.SignupsPerAddressPerHour, time.Hour),
+		SignupNetworks:     shared.Limit(ratelimit.SignupsPerNetwork, l.SignupsPerNetworkPerHour, time.Hour),
+		Mailboxes:          emailcheck.New(),
+		FailuresPerAccount: l.LoginFailuresPerAccount, Window: l.LoginWindow, Log: s.Log,
+	}
+	if s.Tokens != nil {
+		a.Devices = s.Tokens.Devices(session.DeviceTTL)
+	}
+	return a
 }
 
 // Handler returns the HTTP handler with every route, the same one on

@@ -25,7 +25,7 @@ import (
 // Accounts signs players up and in: *accounts.Service.
 type Accounts interface {
 	SignUp(ctx context.Context, s accounts.Signup, addr string) (*db.User, error)
-	LogIn(ctx context.Context, email, password, addr string) (accounts.Session, error)
+	LogIn(ctx context.Context, email, password string, c accounts.Client) (accounts.Session, error)
 }
 
 // Votes records votes: *votes.Service.
@@ -97,10 +97,14 @@ func (s *Server) ServeForm(w http.ResponseWriter, r *http.Request, name string) 
 		}
 		http.Redirect(w, r, "/login?registered=1", http.StatusSeeOther)
 	case "login":
-		sess, err := s.Accounts.LogIn(r.Context(), cmp.Or(f.Get("username"), f.Get("email")), f.Get("password"), addr)
+		sess, err := s.Accounts.LogIn(r.Context(), cmp.Or(f.Get("username"), f.Get("email")), f.Get("password"),
+			accounts.Client{Addr: addr, Device: session.DeviceFromCookie(r)})
 		if err != nil {
 			s.formFailed(w, r, page, err)
 			return
+		}
+		if sess.Device != "" {
+			session.SetDevice(w, sess.Device, sess.DeviceTTL, s.SecureCookies || r.TLS != nil)
 		}
 		session.Set(w, sess.Token, sess.TTL, s.SecureCookies)
 		http.Redirect(w, r, SafeNext(f.Get("next")), http.StatusSeeOther)

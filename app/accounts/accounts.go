@@ -43,11 +43,15 @@ type Store interface {
 	PruneLoginFailures(ctx context.Context, window time.Duration) (int64, error)
 }
 
-// Limiter counts events per key (a client address): *ratelimit.Keyed.
+// Limiter is one site-wide limit, counted per key: *ratelimit.Limit,
+// whose buckets every instance shares.
 type Limiter interface {
-	Check(key string) (time.Duration, bool)
-	Take(key string) (time.Duration, bool)
-	Debit(key string)
+	Name() string
+	Check(ctx context.Context, key string) (time.Duration, bool, error)
+	Take(ctx context.Context, key string) (time.Duration, bool, error)
+	Debit(ctx context.Context, key string) error
+	Refund(ctx context.Context, key string) error
+	Clear(ctx context.Context, key string) error
 }
 
 // Mailboxes tells the domains of disposable mailboxes: *emailcheck.Checker.
@@ -55,9 +59,10 @@ type Mailboxes interface {
 	Disposable(email string) bool
 }
 
-// Slots bound the bcrypt runs at once: *ratelimit.HashSlots.
+// Slots bound the bcrypt runs at once, fairly between client addresses:
+// *ratelimit.HashSlots.
 type Slots interface {
-	Acquire(ctx context.Context) (release func(), ok bool)
+	Acquire(ctx context.Context, key string) (release func(), ok bool)
 }
 
 // Hasher hashes and checks passwords: *Passwords.
@@ -66,9 +71,16 @@ type Hasher interface {
 	Check(hash, password string) bool
 }
 
-// Issuer issues access tokens: *Tokens.
+// Issuer issues access tokens: *session.Tokens.
 type Issuer interface {
 	Issue(userID string) (token string, ttlSeconds int, err error)
+}
+
+// Devices sign the marks of browsers that signed in to an account:
+// *session.Devices.
+type Devices interface {
+	Issue(userID string) (mark string, maxAge int)
+	Verify(mark string) (userID string, ok bool)
 }
 
 // Service signs players up and in.
@@ -76,13 +88,23 @@ type Service struct {
 	Store     Store
 	Passwords Hasher
 	Tokens    Issuer
-	// LoginAddress counts failed logins per client address, Signups
-	// signups per client address; Hash bounds the bcrypt runs.
-	LoginAddress Limiter
-	Signups      Limiter
-	Hash         Slots
-	// FailuresPerAccount failed logins on one email within Window lock it
-	// for the rest of the window, on every instance; 0 turns it off.
+	// Devices knows the browsers that signed in before; nil knows none.
+	Devices Devices
+	// The site-wide limits; a nil one is off. Failures are charged before
+	// the password is checked (a success gives them back), so attempts
+	// running at once on any instance cannot pass a limit together. A
+	// browser that signed in to the account before meets only the pair
+	// limit, keyed by the browser: what strangers spend never refuses it.
+	FailuresPerAddress Limiter // wrong logins per client address
+	FailuresPerPair    Limiter // wrong logins per email and address (or known browser)
+	AttemptsPerAddress Limiter // every login per client address
+	AttemptsPerAccount Limiter // every login per email
+	Signups            Limiter // signups per client address
+	// Hash bounds the bcrypt runs, fairly between addresses.
+	Hash Slots
+	// FailuresPerAccount failed logins on one email within Window make it
+	// refuse, for the rest of the window and on every instance, every
+	// browser that has not signed in to it before; 0 turns it off.
 	FailuresPerAccount int
 	Window             time.Duration
 	Log                *slog.Logger
@@ -95,6 +117,12 @@ type Service struct {
 
 	pruneMu sync.Mutex
 	pruned  time.Time
+}
+
+// Client is who asks: the key of its address and the known-device mark
+// its browser presented (empty when none).
+type Client struct {
+	Addr, Device string
 }
 
 // pruneEvery is how often one instance deletes ended login windows.
@@ -118,55 +146,68 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 		return nil, &app.InvalidError{Code: "disposable_email", Detail: MsgDisposable,
 			Fields: []app.FieldError{{Field: "email", Message: MsgDisposable}}}
 	}
-	network := ratelimit.NetworkKey(addr)
-	if wait, ok := a.Signups.Check(addr); !ok {
-		return nil, &app.TooManyError{Limit: "signups_per_address", Wait: wait}
-	}
-	if err := a.takeNetworkSignup(network, false); err != nil {
+	email := strings.ToLower(s.Email)
+	// A taken email costs no bcrypt and no signup of the address.
+	if err := a.emailFree(ctx, email); err != nil {
 		return nil, err
 	}
-	release, ok := a.Hash.Acquire(ctx)
+	network := ratelimit.NetworkKey(addr)
+	if err := check(ctx, a.Signups, addr); err != nil {
+		return nil, err
+	}
+	if err := check(ctx, a.SignupNetworks, network); err != nil {
+		return nil, err
+	}
+	release, ok := a.Hash.Acquire(ctx, addr)
 	if !ok {
 		return nil, &app.TooManyError{Limit: "hash_slots", Wait: ratelimit.HashRetry}
 	}
-	// Spent only now: a signup refused for a busy server costs nothing.
-	if wait, ok := a.Signups.Take(addr); !ok {
-		release()
-		return nil, &app.TooManyError{Limit: "signups_per_address", Wait: wait}
+	// The slot is held until the row is written: signups of one email
+	// that waited for it see the email taken and hash nothing.
+	defer release()
+	if err := a.emailFree(ctx, email); err != nil {
+		return nil, err
 	}
-	if err := a.takeNetworkSignup(network, true); err != nil {
-		release()
+	// Spent only now: a signup refused for a busy server costs nothing.
+	if _, err := take(ctx, a.Signups, addr); err != nil {
+		return nil, err
+	}
+	if _, err := take(ctx, a.SignupNetworks, network); err != nil {
+		// Refused by its network: the address's signup is given back.
+		if a.Signups != nil {
+			if rerr := a.Signups.Refund(ctx, addr); rerr != nil {
+				a.Log.Warn("refund signup", "err", rerr)
+			}
+		}
 		return nil, err
 	}
 	hash, err := a.Passwords.Hash(s.Password1)
-	release()
 	if err != nil {
 		return nil, err
 	}
 	u := &db.User{
 		ID: uuid.NewString(), FirstName: s.FirstName, LastName: s.LastName,
-		Email: strings.ToLower(s.Email), PasswordHash: hash, City: s.City, Country: s.Country,
+		Email: email, PasswordHash: hash, City: s.City, Country: s.Country,
 		EmailKey: emailcheck.Key(s.Email), SignupNetwork: network,
 	}
+	// The unique index settles signups of one email on two instances.
 	if err := a.Store.CreateUser(ctx, u); err != nil {
 		return nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, nil
 }
 
-// takeNetworkSignup checks (take false) or spends one signup of network.
-func (a *Service) takeNetworkSignup(network string, take bool) error {
-	if a.SignupNetworks == nil {
+// emailFree is db.ErrEmailTaken when an account has email.
+func (a *Service) emailFree(ctx context.Context, email string) error {
+	_, err := a.Store.UserByEmail(ctx, email)
+	switch {
+	case err == nil:
+		return db.ErrEmailTaken
+	case errors.Is(err, db.ErrNotFound):
 		return nil
+	default:
+		return fmt.Errorf("sign up: %w", err)
 	}
-	use := a.SignupNetworks.Check
-	if take {
-		use = a.SignupNetworks.Take
-	}
-	if wait, ok := use(network); !ok {
-		return &app.TooManyError{Limit: "signups_per_network", Wait: wait}
-	}
-	return nil
 }
 
 func validateSignup(s Signup) error {
@@ -206,15 +247,19 @@ func validEmail(s string) bool {
 	return err == nil && addr.Address == s && strings.Contains(s[strings.LastIndex(s, "@")+1:], ".")
 }
 
-// Session is a signed-in player's access token.
+// Session is a signed-in player's access token, and the mark that makes
+// the browser a known device of the account.
 type Session struct {
 	Token string
 	TTL   int // seconds
+	// Device is the known-device mark to store for DeviceTTL seconds;
+	// empty without Devices.
+	Device    string
+	DeviceTTL int
 }
 
-// LogIn checks email and password within the limits and issues a token;
-// addr is the client's address key.
-func (a *Service) LogIn(ctx context.Context, email, password, addr string) (Session, error) {
+// LogIn checks email and password within the limits and issues a token.
+func (a *Service) LogIn(ctx context.Context, email, password string, c Client) (Session, error) {
 	email = strings.TrimSpace(email)
 	var errs []app.FieldError
 	if email == "" {
@@ -228,34 +273,39 @@ func (a *Service) LogIn(ctx context.Context, email, password, addr string) (Sess
 	if len(errs) > 0 {
 		return Session{}, app.Invalid(errs...)
 	}
-	if err := a.loginRefused(ctx, email, addr); err != nil {
-		return Session{}, err
-	}
 	u, err := a.Store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return Session{}, fmt.Errorf("log in: %w", err)
+	}
+	l := a.attempt(email, c, u)
+	if err := a.loginRefused(ctx, l); err != nil {
+		return Session{}, err
 	}
 	hash := ""
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	release, ok := a.Hash.Acquire(ctx)
+	release, ok := a.Hash.Acquire(ctx, c.Addr)
 	if !ok {
 		return Session{}, &app.TooManyError{Limit: "hash_slots", Wait: ratelimit.HashRetry}
 	}
 	defer release()
-	failures, err := a.countLoginAttempt(ctx, email, addr)
+	failures, err := a.chargeLogin(ctx, l)
 	if err != nil {
 		return Session{}, err
 	}
 	if !a.Passwords.Check(hash, password) {
-		a.loginFailed(addr, failures)
+		a.loginFailed(l, failures)
 		return Session{}, ErrInvalidCredentials
 	}
-	a.loginSucceeded(ctx, email)
+	a.loginSucceeded(ctx, l)
 	token, ttl, err := a.Tokens.Issue(u.ID)
 	if err != nil {
 		return Session{}, err
 	}
-	return Session{Token: token, TTL: ttl}, nil
+	sess := Session{Token: token, TTL: ttl}
+	if a.Devices != nil {
+		sess.Device, sess.DeviceTTL = a.Devices.Issue(u.ID)
+	}
+	return sess, nil
 }

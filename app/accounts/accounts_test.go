@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,7 +101,7 @@ type slots struct {
 	taken int
 }
 
-func (s *slots) Acquire(context.Context) (func(), bool) {
+func (s *slots) Acquire(context.Context, string) (func(), bool) {
 	if !s.free {
 		return nil, false
 	}
@@ -108,8 +109,18 @@ func (s *slots) Acquire(context.Context) (func(), bool) {
 	return func() { s.taken-- }, true
 }
 
+// marks stands for the signed known-device marks.
+type marks struct{}
+
+func (marks) Issue(id string) (string, int) { return "mark:" + id, 3600 }
+func (marks) Verify(m string) (string, bool) {
+	id, ok := strings.CutPrefix(m, "mark:")
+	return id, ok
+}
+
 type fixture struct {
 	svc    *Service
+	shared *ratelimit.Shared
 	store  *fakeStore
 	hasher *plainHasher
 	slots  *slots
@@ -117,13 +128,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, perAccount, perAddress int) fixture {
 	t.Helper()
-	f := fixture{store: newFakeStore(), hasher: &plainHasher{}, slots: &slots{free: true}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := fixture{store: newFakeStore(), hasher: &plainHasher{}, slots: &slots{free: true},
+		shared: ratelimit.NewShared(ratelimit.NewMemoryBuckets(), log)}
 	f.svc = &Service{
-		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{},
-		LoginAddress: ratelimit.NewKeyed(perAddress, time.Hour), Signups: ratelimit.NewKeyed(0, time.Hour),
-		Hash: f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute,
-		Log:            slog.New(slog.NewTextHandler(io.Discard, nil)),
-		SignupNetworks: ratelimit.NewKeyed(0, time.Hour), Mailboxes: emailcheck.New(),
+		Store: f.store, Passwords: f.hasher, Tokens: fakeIssuer{}, Devices: marks{},
+		FailuresPerAddress: f.shared.Limit(ratelimit.LoginFailuresPerAddress, perAddress, time.Hour),
+		Hash:               f.slots, FailuresPerAccount: perAccount, Window: 15 * time.Minute, Log: log,
+		Mailboxes: emailcheck.New(),
 	}
 	_, err := f.svc.SignUp(context.Background(), Signup{FirstName: "Ana", LastName: "Pérez", Email: "ana@example.com",
 		Password1: "s3cret-pass", Password2: "s3cret-pass", City: "Cali", Country: "Colombia"}, "192.0.2.1")
@@ -143,11 +155,11 @@ func TestLoginLocksTheAccountAfterItsFailures(t *testing.T) {
 	f := newFixture(t, 3, 0)
 	ctx := context.Background()
 	for i := range 3 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "failure %d", i+1)
 	}
 	checks := f.hasher.checks
-	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "198.51.100.7")
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "198.51.100.7"})
 	requireTooMany(t, err, "login_failures_per_account")
 	assert.Equal(t, checks, f.hasher.checks, "a locked account costs no bcrypt")
 	assert.Zero(t, f.slots.taken)
@@ -157,15 +169,16 @@ func TestLoginSuccessClearsTheAccountsFailures(t *testing.T) {
 	f := newFixture(t, 3, 0)
 	ctx := context.Background()
 	for range 2 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials)
 	}
-	s, err := f.svc.LogIn(ctx, " ana@example.com ", "s3cret-pass", "192.0.2.1")
+	s, err := f.svc.LogIn(ctx, " ana@example.com ", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	require.NoError(t, err)
-	assert.Equal(t, Session{Token: "token-" + f.store.users["ana@example.com"].ID, TTL: 3600}, s)
+	id := f.store.users["ana@example.com"].ID
+	assert.Equal(t, Session{Token: "token-" + id, TTL: 3600, Device: "mark:" + id, DeviceTTL: 3600}, s)
 	assert.Equal(t, 1, f.store.cleared)
 	for range 3 {
-		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "the count started over")
 	}
 }
@@ -174,19 +187,19 @@ func TestLoginFailuresPerAddress(t *testing.T) {
 	f := newFixture(t, 0, 2)
 	ctx := context.Background()
 	for range 2 {
-		_, err := f.svc.LogIn(ctx, "nobody@example.com", "wrong", "192.0.2.1")
+		_, err := f.svc.LogIn(ctx, "nobody@example.com", "wrong", Client{Addr: "192.0.2.1"})
 		require.ErrorIs(t, err, ErrInvalidCredentials, "unknown emails fail like wrong passwords")
 	}
-	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.1")
+	_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	requireTooMany(t, err, "login_failures_per_address")
-	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", "192.0.2.2")
+	_, err = f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.2"})
 	require.NoError(t, err, "another address is not charged")
 }
 
 func TestLoginWithoutABcryptSlot(t *testing.T) {
 	f := newFixture(t, 3, 3)
 	f.slots.free = false
-	_, err := f.svc.LogIn(context.Background(), "ana@example.com", "s3cret-pass", "192.0.2.1")
+	_, err := f.svc.LogIn(context.Background(), "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.1"})
 	requireTooMany(t, err, "hash_slots")
 	assert.Zero(t, f.hasher.checks)
 	assert.Empty(t, f.store.failures, "a refused attempt is not counted")
@@ -196,19 +209,19 @@ func TestLoginWithoutABcryptSlot(t *testing.T) {
 }
 
 func TestBcryptSlotsBoundTheWait(t *testing.T) {
-	h := ratelimit.NewHashSlots(1, 50*time.Millisecond)
-	release, ok := h.Acquire(context.Background())
+	h := ratelimit.NewHashSlots(1, 0, 50*time.Millisecond)
+	release, ok := h.Acquire(context.Background(), "a")
 	require.True(t, ok)
-	_, ok = h.Acquire(context.Background())
+	_, ok = h.Acquire(context.Background(), "a")
 	assert.False(t, ok, "every slot taken: refused after the wait")
 	release()
-	release2, ok := h.Acquire(context.Background())
+	release2, ok := h.Acquire(context.Background(), "a")
 	require.True(t, ok, "a released slot is free again")
 	release2()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	hold, _ := h.Acquire(context.Background())
-	_, ok = h.Acquire(ctx)
+	hold, _ := h.Acquire(context.Background(), "a")
+	_, ok = h.Acquire(ctx, "a")
 	assert.False(t, ok, "a client that left does not wait")
 	hold()
 }
@@ -277,8 +290,8 @@ func TestSignUpTakesOneAccountPerMailbox(t *testing.T) {
 
 func TestSignUpsPerNetworkCountEveryAddressOfIt(t *testing.T) {
 	f := newFixture(t, 0, 0)
-	f.svc.Signups = ratelimit.NewKeyed(2, time.Hour)
-	f.svc.SignupNetworks = ratelimit.NewKeyed(3, time.Hour)
+	f.svc.Signups = f.shared.Limit(ratelimit.SignupsPerAddress, 2, time.Hour)
+	f.svc.SignupNetworks = f.shared.Limit(ratelimit.SignupsPerNetwork, 3, time.Hour)
 	ctx := context.Background()
 	for i := range 3 {
 		addr := ratelimit.AddressKey(fmt.Sprintf("203.0.113.%d", 10+i))

@@ -44,6 +44,8 @@ func checks() []check {
 		{name: "redirect", run: checkRedirect},
 		{name: "revoked", run: checkRevoked},
 		{name: "cookiejar", run: checkCookieJar},
+		{name: "lockout", run: checkLockout},
+		{name: "loginflood", run: checkLoginFlood},
 	}
 }
 

@@ -76,9 +76,15 @@ type Config struct {
 
 	// Rate limits (429 with Retry-After); 0 turns one off. Generous enough
 	// that people never meet them, tight enough to stop scripts.
+	// The login and signup limits hold for the whole site (kept in
+	// PostgreSQL). The per-account ones never refuse a browser that has
+	// signed in to the account before (its known-device cookie).
 	LoginWindow              time.Duration `env:"ANB_LOGIN_WINDOW" envDefault:"15m"`
 	LoginFailuresPerAccount  int           `env:"ANB_LOGIN_FAILURES_PER_ACCOUNT" envDefault:"10"`
+	LoginFailuresPerPair     int           `env:"ANB_LOGIN_FAILURES_PER_PAIR" envDefault:"5"`
 	LoginFailuresPerAddress  int           `env:"ANB_LOGIN_FAILURES_PER_ADDRESS" envDefault:"30"`
+	LoginAttemptsPerAddress  int           `env:"ANB_LOGIN_ATTEMPTS_PER_ADDRESS" envDefault:"100"`
+	LoginAttemptsPerAccount  int           `env:"ANB_LOGIN_ATTEMPTS_PER_ACCOUNT" envDefault:"30"`
 	SignupsPerAddressPerHour int           `env:"ANB_SIGNUPS_PER_ADDRESS_PER_HOUR" envDefault:"50"`
 	UploadsInFlight          int           `env:"ANB_UPLOADS_IN_FLIGHT" envDefault:"2"`
 	UploadsPerHour           int           `env:"ANB_UPLOADS_PER_HOUR" envDefault:"10"`
@@ -88,7 +94,9 @@ type Config struct {
 	SignupsPerNetworkPerHour int `env:"ANB_SIGNUPS_PER_NETWORK_PER_HOUR" envDefault:"100"`
 	// bcrypt runs at once (0: GOMAXPROCS) and how long a login or signup
 	// waits for one before a 429, so a login flood cannot take every core.
+	// One client address holds at most HashPerAddress of them at once.
 	HashConcurrency int           `env:"ANB_HASH_CONCURRENCY" envDefault:"0"`
+	HashPerAddress  int           `env:"ANB_HASH_PER_ADDRESS" envDefault:"2"`
 	HashWait        time.Duration `env:"ANB_HASH_WAIT" envDefault:"2s"`
 	// TrustedProxies (CIDRs) are the peers whose X-Forwarded-For names the
 	// client; empty trusts none, so the header is ignored.
