@@ -92,6 +92,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix `env:"ANB_TRUSTED_PROXIES" envSeparator:","`
 
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
+	// UploadSessionTTL is how long an unfinished resumable upload lives
+	// before the reconcile run aborts it.
+	UploadSessionTTL time.Duration `env:"ANB_UPLOAD_SESSION_TTL" envDefault:"24h"`
 	// UploadMemory bounds the memory that all uploads arriving at once hold
 	// on their way to S3 (three 8 MiB parts each at most); parts beyond it
 	// wait in ANB_TEMP_DIR.
