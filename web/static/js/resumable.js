@@ -42,22 +42,29 @@ window.ANBResumable = (function () {
     this.onlineWaiters = [];
     const self = this;
     this.onOffline = function () {
+      self.ui.paused = true;
       self.ui.state('paused');
       // Requests under way are lost anyway: end them now.
       self.controllers.forEach(function (c) { c.abort(); });
     };
     this.onOnline = function () {
-      self.ui.state('uploading');
+      if (self.ui.paused) { self.ui.paused = false; self.ui.state('uploading'); }
       const w = self.onlineWaiters;
       self.onlineWaiters = [];
       w.forEach(function (f) { f(); });
     };
   }
 
+  // online resolves once the browser is online, showing the pause until
+  // then; the event may not come, so navigator.onLine is checked as well.
   Upload.prototype.online = function () {
-    if (navigator.onLine) return Promise.resolve();
+    if (navigator.onLine || this.cancelled) return Promise.resolve();
     const self = this;
-    return new Promise(function (r) { self.onlineWaiters.push(r); });
+    if (self.ui.paused !== true) { self.ui.paused = true; self.ui.state('paused'); }
+    return new Promise(function (r) {
+      const timer = setInterval(function () { if (navigator.onLine) self.onOnline(); }, 1000);
+      self.onlineWaiters.push(function () { clearInterval(timer); r(); });
+    });
   };
 
   // fail ends the upload with the API's problem.
