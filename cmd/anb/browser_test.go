@@ -241,7 +241,7 @@ func TestBrowser(t *testing.T) {
 	a.do(chromedp.SetUploadFiles(chromedp.CSS("#video_file"), []string{clip}))
 	a.screenshot("upload")
 	_, err := chromedp.Call(a.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		MatchedNetworkConditions: []*network.Conditions{{URLPattern: s3Rule(), UploadThroughput: 1.5 * 1024 * 1024, DownloadThroughput: -1}},
+		MatchedNetworkConditions: []*network.Conditions{{URLPattern: uploadRule, UploadThroughput: 1.5 * 1024 * 1024, DownloadThroughput: -1}},
 	})
 	require.NoError(t, err)
 	a.do(chromedp.Click(chromedp.CSS("#upload-submit")))

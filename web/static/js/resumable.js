@@ -115,7 +115,7 @@ window.ANBResumable = (function () {
     const sum = b64(await crypto.subtle.digest('SHA-256', body));
     const base = '/api/videos/uploads/' + encodeURIComponent(this.s.upload_id);
     for (let attempt = 0; ; attempt++) {
-      if (this.cancelled) return;
+      if (this.cancelled || this.halted) return;
       await this.online();
       const signed = await this.api('POST', base + '/parts', { parts: [{ part_number: n, size: body.byteLength, sha256: sum }] });
       if (signed.status !== 200) throw new Failure(signed.status, signed.data);
@@ -138,7 +138,7 @@ window.ANBResumable = (function () {
         this.ui.progress(this.confirmed, this.file.size);
         return;
       }
-      if (this.cancelled) return;
+      if (this.cancelled || this.halted) return;
       if (!navigator.onLine) {
         attempt--; // a pause is no failed attempt
         continue;
@@ -162,7 +162,14 @@ window.ANBResumable = (function () {
         for (let n = 1; n <= this.s.part_count; n++) if (!have.has(n)) todo.push(n);
         const self = this;
         const worker = async function () {
-          while (todo.length && !self.cancelled) await self.sendPart(todo.shift());
+          try {
+            while (todo.length && !self.cancelled && !self.halted) await self.sendPart(todo.shift());
+          } catch (e) {
+            // One part failed for good: the others stop too.
+            self.halted = true;
+            self.controllers.forEach(function (c) { c.abort(); });
+            throw e;
+          }
         };
         const workers = [];
         for (let i = 0; i < IN_FLIGHT; i++) workers.push(worker());
