@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -83,31 +81,42 @@ func (tb *tab) shot(name string) {
 
 // holdPartsAfter lets the parts numbered up to through reach S3 and holds
 // the later ones where they are, as a connection that stalls mid-upload,
-// until release.
+// until release lets them go on (those of a page gone meanwhile are gone).
 func (tb *tab) holdPartsAfter(through int) (release func()) {
 	tb.t.Helper()
-	var active atomic.Bool
-	active.Store(true)
+	var mu sync.Mutex
+	active := true
+	var held []fetch.RequestID
+	goOn := func(id fetch.RequestID) {
+		go func() {
+			_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+		}()
+	}
 	require.NoError(tb.t, chromedp.Listen(tb.ctx, func(ev any) {
 		e, ok := ev.(*fetch.EventRequestPaused)
-		if !ok || !active.Load() {
+		if !ok {
 			return
 		}
-		if u, err := url.Parse(e.Request.URL); err == nil && e.Request.Method == "PUT" {
+		mu.Lock()
+		defer mu.Unlock()
+		if u, err := url.Parse(e.Request.URL); active && err == nil && e.Request.Method == "PUT" {
 			if n, err := strconv.Atoi(u.Query().Get("partNumber")); err == nil && n > through {
-				return // held: it never reaches S3
+				held = append(held, e.RequestID) // it does not reach S3 for now
+				return
 			}
 		}
-		go func() {
-			_, _ = chromedp.Call(tb.ctx, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: e.RequestID})
-		}()
+		goOn(e.RequestID)
 	}))
 	_, err := chromedp.Call(tb.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*partNumber=*"}}})
 	require.NoError(tb.t, err)
 	return func() {
-		active.Store(false)
-		_, err := chromedp.Call(tb.ctx, fetch.Disable, cdp.Empty{})
-		require.NoError(tb.t, err)
+		mu.Lock()
+		active = false
+		for _, id := range held {
+			goOn(id)
+		}
+		held = nil
+		mu.Unlock()
 	}
 }
 
