@@ -341,3 +341,31 @@ func TestResumableLimits(t *testing.T) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// TestResumableCompleteAfterACrash: S3 completed the object but the API
+// went down before recording it; completing again checks the object and
+// records the video once.
+func TestResumableCompleteAfterACrash(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Cali")
+	up := h.startResumable(p.Token, fixtureBytes(t, "valid"))
+	up.send(1)
+	ctx := context.Background()
+	s, err := testEnv().DB.UploadSession(ctx, up.id, p.ID)
+	require.NoError(t, err)
+	parts, err := testEnv().Store.ListParts(ctx, s.ObjectKey, s.S3UploadID)
+	require.NoError(t, err)
+	require.NoError(t, testEnv().Store.CompleteDirectUpload(ctx, s.ObjectKey, s.S3UploadID, parts))
+	assert.False(t, videoExists(t, up.id))
+
+	r := up.complete()
+	require.Equal(t, 201, r.Code, string(r.Body))
+	assert.Equal(t, up.id, r.object(t)["video_id"])
+	assert.True(t, videoExists(t, up.id))
+	again := up.complete()
+	require.Equal(t, 201, again.Code, string(again.Body))
+	var requests int
+	require.NoError(t, rawDB(t).QueryRow("SELECT count(*) FROM outbox WHERE key = $1", up.id).Scan(&requests))
+	assert.Equal(t, 1, requests)
+}

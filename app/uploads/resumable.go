@@ -56,6 +56,7 @@ type DirectStore interface {
 	CompleteDirectUpload(ctx context.Context, key, uploadID string, parts []storage.StoredPart) error
 	AbortUpload(ctx context.Context, up storage.PendingUpload) error
 	OpenRange(ctx context.Context, key string) (*storage.RangeReader, error)
+	Exists(ctx context.Context, key string) (bool, error)
 	Delete(ctx context.Context, keys ...string) error
 }
 
@@ -309,7 +310,7 @@ func (r *Resumable) Complete(ctx context.Context, owner, id string) (*Result, er
 	}
 	parts, err := r.Store.ListParts(ctx, s.ObjectKey, s.S3UploadID)
 	if errors.Is(err, storage.ErrNoUpload) {
-		return r.completedMeanwhile(ctx, owner, id)
+		return r.completedMeanwhile(ctx, owner, s)
 	}
 	if err != nil {
 		return nil, err
@@ -319,11 +320,17 @@ func (r *Resumable) Complete(ctx context.Context, owner, id string) (*Result, er
 	}
 	err = r.Store.CompleteDirectUpload(ctx, s.ObjectKey, s.S3UploadID, parts)
 	if errors.Is(err, storage.ErrNoUpload) {
-		return r.completedMeanwhile(ctx, owner, id)
+		return r.completedMeanwhile(ctx, owner, s)
 	}
 	if err != nil {
 		return nil, err
 	}
+	return r.record(ctx, owner, s)
+}
+
+// record checks the completed object and records the video with its
+// processing request; two calls for one upload record one video.
+func (r *Resumable) record(ctx context.Context, owner string, s *db.UploadSession) (*Result, error) {
 	// From here on a failure must not leave the object behind.
 	if err := r.check(ctx, s.ObjectKey); err != nil {
 		r.drop(ctx, s)
@@ -351,17 +358,23 @@ func (r *Resumable) Complete(ctx context.Context, owner, id string) (*Result, er
 }
 
 // completedMeanwhile answers a completion whose multipart upload is gone:
-// another completion of the same upload got there first, or it was
-// aborted.
-func (r *Resumable) completedMeanwhile(ctx context.Context, owner, id string) (*Result, error) {
-	s, err := r.Sessions.UploadSession(ctx, id, owner)
+// another completion of the same upload got there first (and may still be
+// checking the object: this one checks it too, and the database records
+// one video), or it was aborted.
+func (r *Resumable) completedMeanwhile(ctx context.Context, owner string, was *db.UploadSession) (*Result, error) {
+	s, err := r.Sessions.UploadSession(ctx, was.ID, owner)
 	if err != nil {
 		return nil, err
 	}
 	if s.CompletedVideoID != nil {
 		return r.result(*s.CompletedVideoID, s.Size), nil
 	}
-	return nil, fmt.Errorf("upload session %s is gone from S3: %w", id, db.ErrNotFound)
+	if ok, err := r.Store.Exists(ctx, s.ObjectKey); err != nil {
+		return nil, err
+	} else if ok {
+		return r.record(ctx, owner, s)
+	}
+	return nil, fmt.Errorf("upload session %s is gone from S3: %w", was.ID, db.ErrNotFound)
 }
 
 func (r *Resumable) result(videoID string, size int64) *Result {
