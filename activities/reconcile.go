@@ -32,6 +32,9 @@ type OrphansInput struct {
 type OrphansResult struct {
 	Removed []string
 	Aborted []string
+	// ExpiredUploads are the ids of the resumable uploads that expired:
+	// unfinished ones were aborted, all were forgotten.
+	ExpiredUploads []string
 }
 
 // unfinishedUploadAge is how old an unfinished multipart upload of an
@@ -44,6 +47,10 @@ const unfinishedUploadAge = 24 * time.Hour
 // unfinished uploads of originals a crashed API left a day before it.
 // Repeating it removes nothing more.
 func (a *Activities) RemoveOrphans(ctx context.Context, in OrphansInput) (*OrphansResult, error) {
+	expired, err := a.expireUploadSessions(ctx, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	aborted, err := a.abortUnfinished(ctx, in.Cutoff.Add(-unfinishedUploadAge))
 	if err != nil {
 		return nil, err
@@ -62,7 +69,7 @@ func (a *Activities) RemoveOrphans(ctx context.Context, in OrphansInput) (*Orpha
 	if err != nil {
 		return nil, err
 	}
-	res := &OrphansResult{Removed: []string{}, Aborted: aborted}
+	res := &OrphansResult{Removed: []string{}, Aborted: aborted, ExpiredUploads: expired}
 	for _, key := range old {
 		if known[key] {
 			continue
@@ -81,9 +88,18 @@ func (a *Activities) abortUnfinished(ctx context.Context, before time.Time) ([]s
 	if err != nil {
 		return nil, err
 	}
+	keys := make([]string, len(ups))
+	for i, up := range ups {
+		keys[i] = up.Key
+	}
+	// A player's resumable upload lives until its session expires.
+	open, err := a.DB.OpenUploadKeys(ctx, keys, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	aborted := []string{}
 	for _, up := range ups {
-		if !up.Initiated.Before(before) {
+		if !up.Initiated.Before(before) || open[up.Key] {
 			continue
 		}
 		if err := a.Store.AbortUpload(ctx, up); err != nil {
@@ -93,6 +109,34 @@ func (a *Activities) abortUnfinished(ctx context.Context, before time.Time) ([]s
 		aborted = append(aborted, up.Key)
 	}
 	return aborted, nil
+}
+
+// expiredBatch bounds the sessions one sweep handles; the next run takes
+// the rest.
+const expiredBatch = 1000
+
+// expireUploadSessions aborts the resumable uploads whose session expired
+// before now, unfinished, and forgets every expired session. Aborting an
+// upload that is gone already is not an error, so a repeat is harmless.
+func (a *Activities) expireUploadSessions(ctx context.Context, now time.Time) ([]string, error) {
+	sessions, err := a.DB.ExpiredUploadSessions(ctx, now, expiredBatch)
+	if err != nil {
+		return nil, err
+	}
+	expired := []string{}
+	for _, s := range sessions {
+		if s.CompletedVideoID == nil {
+			if err := a.Store.AbortUpload(ctx, storage.PendingUpload{Key: s.ObjectKey, UploadID: s.S3UploadID}); err != nil {
+				return nil, err
+			}
+			a.Log.Info("aborted expired resumable upload", "upload_id", s.ID, "user_id", s.UserID, "expires_at", s.ExpiresAt)
+		}
+		if err := a.DB.DeleteUploadSession(ctx, s.ID); err != nil {
+			return nil, err
+		}
+		expired = append(expired, s.ID)
+	}
+	return expired, nil
 }
 
 // StuckInput bounds the stuck-upload check: videos uploaded before Cutoff.

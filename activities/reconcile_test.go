@@ -199,3 +199,43 @@ func TestRequestStuckFailsWhenTemporalDoesNotAnswer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, msgs, 1, "nothing requested on a guess")
 }
+
+// TestRemoveOrphansAbortsExpiredUploadSessions: a resumable upload past
+// its session's expiry is aborted with its parts and forgotten; one still
+// open keeps its parts, even when older than the unfinished-upload age.
+func TestRemoveOrphansAbortsExpiredUploadSessions(t *testing.T) {
+	servers.Get(t)
+	ctx := context.Background()
+	store := testEnv().Store
+	owner := createUpload(t, 0).UserID
+	session := func(expires time.Time) *db.UploadSession {
+		id := uuid.NewString()
+		key := storage.UploadedKey(id)
+		uploadID, err := store.CreateDirectUpload(ctx, key)
+		require.NoError(t, err)
+		s := &db.UploadSession{ID: id, UserID: owner, Title: "Jugada", Filename: "j.mp4", Size: 10, PartSize: 8 << 20,
+			PartCount: 1, S3UploadID: uploadID, ObjectKey: key, ExpiresAt: expires}
+		require.NoError(t, testEnv().DB.CreateUploadSession(ctx, s))
+		return s
+	}
+	expired := session(time.Now().Add(-time.Minute))
+	open := session(time.Now().Add(time.Hour))
+
+	a := reconcileActivities(t, store, knownWorkflows{})
+	// Far enough ahead that both multipart uploads are over a day old.
+	res, err := a.RemoveOrphans(ctx, activities.OrphansInput{Cutoff: time.Now().Add(25 * time.Hour)})
+	require.NoError(t, err)
+	assert.Contains(t, res.ExpiredUploads, expired.ID)
+	assert.NotContains(t, res.ExpiredUploads, open.ID)
+	assert.NotContains(t, res.Aborted, open.ObjectKey, "an open session's upload stays")
+
+	_, err = store.ListParts(ctx, expired.ObjectKey, expired.S3UploadID)
+	assert.ErrorIs(t, err, storage.ErrNoUpload, "the expired upload is aborted")
+	_, err = testEnv().DB.UploadSession(ctx, expired.ID, owner)
+	assert.ErrorIs(t, err, db.ErrNotFound, "and forgotten")
+	_, err = store.ListParts(ctx, open.ObjectKey, open.S3UploadID)
+	require.NoError(t, err, "the open upload is still there")
+	_, err = testEnv().DB.UploadSession(ctx, open.ID, owner)
+	require.NoError(t, err)
+	require.NoError(t, store.AbortUpload(ctx, storage.PendingUpload{Key: open.ObjectKey, UploadID: open.S3UploadID}))
+}

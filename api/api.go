@@ -60,7 +60,9 @@ type Deps struct {
 	Players  *cache.Players
 	// Uploads runs the uploads, within each player's limits.
 	Uploads *uploads.Service
-	Metrics Metrics
+	// Resumable runs the uploads whose parts go straight to S3.
+	Resumable *uploads.Resumable
+	Metrics   Metrics
 }
 
 // Handlers are the JSON API's handlers.
@@ -91,6 +93,11 @@ func (s *Handlers) Register(r gin.IRouter, forms func(name string) gin.HandlerFu
 
 	v := a.Group("/videos", private, s.requireAuth)
 	v.POST("/upload", s.upload)
+	v.POST("/uploads", s.startUpload)
+	v.GET("/uploads/:upload_id", s.uploadStatus)
+	v.DELETE("/uploads/:upload_id", s.cancelUpload)
+	v.POST("/uploads/:upload_id/parts", s.signParts)
+	v.POST("/uploads/:upload_id/complete", s.completeUpload)
 	v.GET("", s.listVideos)
 	v.GET("/:video_id", s.getVideo)
 	v.GET("/:video_id/events", s.videoEvents)

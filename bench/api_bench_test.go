@@ -109,6 +109,10 @@ func BenchmarkAPI(b *testing.B) {
 			rows = append(rows, benchUpload(b, env, apiURL, fix))
 		}
 		printTable(os.Stdout, rows, cfg)
+		if cfg.rows.MatchString("POST /api/videos/uploads") {
+			streamed, resumable := benchUploadCost(b, apiURL, fix.owner)
+			printUploadCost(os.Stdout, streamed, resumable)
+		}
 	}
 }
 

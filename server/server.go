@@ -51,6 +51,9 @@ type Options struct {
 	Notify func()
 	// MaxUploadBytes caps the video file of an upload.
 	MaxUploadBytes int64
+	// UploadSessionTTL is how long an unfinished resumable upload lives
+	// (0: uploads.DefaultSessionTTL).
+	UploadSessionTTL time.Duration
 	// Rules are the duration and resolution limits of an upload.
 	Rules videocheck.Rules
 	// RankingTTL is how long a computed ranking page is served from memory
@@ -130,11 +133,15 @@ func New(o Options) (*Server, error) {
 		Uploading: s.throttle.Uploading, Uploads: s.throttle.Uploads,
 		Notify: o.Notify, Topic: o.Topic, MaxBytes: o.MaxUploadBytes, Rules: o.Rules, Log: o.Log,
 	}
+	resumable := &uploads.Resumable{
+		Store: o.Store, Sessions: o.DB, Players: s.owners, Uploads: s.throttle.Uploads,
+		Notify: o.Notify, Topic: o.Topic, MaxBytes: o.MaxUploadBytes, TTL: o.UploadSessionTTL, Rules: o.Rules, Log: o.Log,
+	}
 	s.api = api.New(api.Deps{
 		DB: o.DB, Store: o.Store, Sessions: s.sessions, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
-		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
+		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Resumable: resumable, Catalog: s.catalog, Players: s.owners,
 		Metrics: s.metrics,
 	})
 	if o.DB != nil {

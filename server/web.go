@@ -137,13 +137,27 @@ func (s *Server) mediaOrigin() string {
 	return p.Scheme + "://" + p.Host
 }
 
+// uploadOrigin is the scheme and host resumable uploads send their parts
+// to, which the pages' connect-src must allow.
+func (s *Server) uploadOrigin() string {
+	if s.Store == nil {
+		return ""
+	}
+	o, err := s.Store.UploadOrigin(context.Background())
+	if err != nil {
+		s.Log.Warn("upload origin unknown: pages will send uploads through the API", "err", err)
+		return ""
+	}
+	return o
+}
+
 // newSite builds the web app, which the router serves for every GET or
 // HEAD outside /api and the operational paths.
 func (s *Server) newSite() (*web.Server, error) {
 	site, err := web.New(web.Server{
 		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.sessions, s.Log}, Log: s.Log.With("component", "web"),
 		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
-		MediaOrigin: s.mediaOrigin(), Audits: s.lastAudit(),
+		MediaOrigin: s.mediaOrigin(), Audits: s.lastAudit(), UploadOrigin: s.uploadOrigin(),
 		Limits: web.UploadLimits{
 			MaxBytes: s.MaxUploadBytes, MinSeconds: s.Rules.MinDuration.Seconds(),
 			MaxSeconds: s.Rules.MaxDuration.Seconds(), MinShortSide: s.Rules.MinShortSide,

@@ -52,6 +52,10 @@ type Store struct {
 	originals *mediaLinks
 	parts     *partPool
 	spillDir  string
+	// presign signs the part uploads of resumable uploads; direct makes
+	// their server calls (nil when the client cannot: a unit test's fake).
+	presign *s3.PresignClient
+	direct  directAPI
 }
 
 // ErrNotFound is returned when an object does not exist.
@@ -89,7 +93,7 @@ func newStore(cfg Config, client S3API, signer *s3.Client) *Store {
 	presign := s3.NewPresignClient(signer)
 	return &Store{client: client, bucket: cfg.Bucket,
 		media: newMediaLinks(cfg, presign, cfg.Bucket), originals: newOriginalLinks(cfg, presign, cfg.Bucket),
-		parts: newPartPool(cfg.StageMemory), spillDir: cfg.SpillDir}
+		parts: newPartPool(cfg.StageMemory), spillDir: cfg.SpillDir, presign: presign, direct: asDirect(client)}
 }
 
 func clientOptions(cfg Config) s3.Options {

@@ -75,7 +75,10 @@ type Server struct {
 	// MediaOrigin is the scheme and host the presigned video and poster
 	// URLs point to (the S3 endpoint); pages may load media only from it.
 	MediaOrigin string
-	Log         *slog.Logger
+	// UploadOrigin is the scheme and host the parts of resumable uploads
+	// go to (the bucket); the pages may connect only here and to it.
+	UploadOrigin string
+	Log          *slog.Logger
 	// Audits, when set, dates the last vote audit on the ranking page.
 	Audits Audits
 
@@ -106,18 +109,23 @@ func New(s Server) (*Server, error) {
 		s.Log = slog.Default()
 	}
 	s.assets, s.pages = a, p
-	s.csp = contentSecurityPolicy(s.MediaOrigin)
+	s.csp = contentSecurityPolicy(s.MediaOrigin, s.UploadOrigin)
 	return &s, nil
 }
 
-// contentSecurityPolicy allows nothing inline and media only from here
-// and the bucket.
-func contentSecurityPolicy(mediaOrigin string) string {
+// contentSecurityPolicy allows nothing inline, media only from here and
+// the bucket (or its CDN), and connections only to here and the bucket
+// the upload page sends parts to.
+func contentSecurityPolicy(mediaOrigin, uploadOrigin string) string {
 	media := "'self'"
 	if o := strings.TrimSpace(mediaOrigin); o != "" {
 		media += " " + o
 	}
-	return fmt.Sprintf("default-src 'self'; img-src %s; media-src %s; script-src 'self'; style-src 'self'; frame-ancestors 'none'", media, media)
+	connect := "'self'"
+	if o := strings.TrimSpace(uploadOrigin); o != "" {
+		connect += " " + o
+	}
+	return fmt.Sprintf("default-src 'self'; img-src %s; media-src %s; connect-src %s; script-src 'self'; style-src 'self'; frame-ancestors 'none'", media, media, connect)
 }
 
 // ServeHTTP routes the pages and assets; anything else is the 404 page.

@@ -49,8 +49,9 @@ func newTestServer(t *testing.T, cat *fakeCatalog, user string) *Server {
 	t.Helper()
 	s, err := New(Server{
 		Catalog: cat, Sessions: fakeSessions{user}, MediaOrigin: "http://127.0.0.1:7070",
-		Limits: UploadLimits{MaxBytes: 100 << 20, MinSeconds: 20, MaxSeconds: 60, MinShortSide: 1080},
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		UploadOrigin: "http://127.0.0.1:7070",
+		Limits:       UploadLimits{MaxBytes: 100 << 20, MinSeconds: 20, MaxSeconds: 60, MinShortSide: 1080},
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
 	return s
@@ -64,7 +65,7 @@ func get(t *testing.T, h http.Handler, path string) *httptest.ResponseRecorder {
 }
 
 const wantCSP = "default-src 'self'; img-src 'self' http://127.0.0.1:7070; media-src 'self' http://127.0.0.1:7070; " +
-	"script-src 'self'; style-src 'self'; frame-ancestors 'none'"
+	"connect-src 'self' http://127.0.0.1:7070; script-src 'self'; style-src 'self'; frame-ancestors 'none'"
 
 func TestPagesRenderWithCSP(t *testing.T) {
 	voted := false

@@ -15,17 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/anb-showcase/anb/app/accounts"
-	"github.com/anb-showcase/anb/internal/testenv"
 	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/server"
 	"github.com/anb-showcase/anb/session"
 )
 
-// servers are the database the site under test keeps its accounts and
-// limits in.
-var servers = testenv.New(testenv.Need{Postgres: true})
-
-func TestMain(m *testing.M) { servers.Main(m) }
 
 // site serves the real server, with the login limits of cmd/anb's
 // defaults, on a loopback port; wrap, when set, stands between the

@@ -46,6 +46,7 @@ func checks() []check {
 		{name: "cookiejar", run: checkCookieJar},
 		{name: "lockout", run: checkLockout},
 		{name: "loginflood", run: checkLoginFlood},
+		{name: "resumable", run: checkResumable},
 	}
 }
 

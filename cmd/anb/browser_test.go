@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/anb-showcase/anb/internal/testvideo"
+	"github.com/anb-showcase/anb/app/uploads"
 )
 
 // hostileTitle must show as text on every page, never run.
@@ -190,8 +190,10 @@ func TestBrowser(t *testing.T) {
 	browser := startBrowser(t)
 	s := startStack(t, func(c *Config) { c.Dev = true }) // session cookie without Secure over http
 	require.NoError(t, os.MkdirAll(screenshotDir, 0o755))
-	clip := filepath.Join(t.TempDir(), "clip.mp4")
-	require.NoError(t, testvideo.Generate(context.Background(), clip, testvideo.Spec{Width: 1920, Height: 1080, Seconds: 21, FPS: 25}))
+	allowUploads(t, s)
+	// Three parts of the resumable upload, so that the bar shows S3's
+	// confirmations arrive one by one.
+	clip := paddedClip(t, "clip.mp4", 21, 2*uploads.DefaultPartSize+12345)
 
 	a := newTab(t, browser, s.baseURL, "phone", 390, 844)
 	b := newTab(t, browser, s.baseURL, "laptop", 1280, 800)
@@ -240,13 +242,17 @@ func TestBrowser(t *testing.T) {
 	a.do(chromedp.SetUploadFiles(chromedp.CSS("#video_file"), []string{clip}))
 	a.screenshot("upload")
 	_, err := chromedp.Call(a.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-		MatchedNetworkConditions: []*network.Conditions{{URLPattern: s.baseURL + "/api/videos/upload", UploadThroughput: 1.5 * 1024 * 1024, DownloadThroughput: -1}},
+		MatchedNetworkConditions: []*network.Conditions{{URLPattern: uploadRule, UploadThroughput: 1.5 * 1024 * 1024, DownloadThroughput: -1}},
 	})
 	require.NoError(t, err)
+	// The parts go straight to S3, past the throttle: the later ones wait
+	// until the bar has been seen between its ends.
+	release := a.holdPartsAfter(1)
 	a.do(chromedp.Click(chromedp.CSS("#upload-submit")))
 	a.waitFor(`(() => { const b = document.getElementById('upload-bar'); return b && !document.getElementById('upload-progress').hidden && b.value > 0 && b.value < 100; })()`, 30*time.Second)
 	assert.Regexp(t, `^\d+ % · [\d,]+ (KB|MB)/s`, a.text("#upload-text"))
 	a.screenshot("upload-progress")
+	release()
 
 	// Mis videos: the new one is highlighted and goes live to Publicado.
 	a.do(chromedp.WaitVisible(chromedp.CSS("li.my-item.is-new")))

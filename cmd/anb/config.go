@@ -103,6 +103,12 @@ type Config struct {
 	TrustedProxies []netip.Prefix `env:"ANB_TRUSTED_PROXIES" envSeparator:","`
 
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
+	// UploadSessionTTL is how long an unfinished resumable upload lives
+	// before the reconcile run aborts it.
+	UploadSessionTTL time.Duration `env:"ANB_UPLOAD_SESSION_TTL" envDefault:"24h"`
+	// UploadOrigins are the pages' origins that `anb dev` lets send parts
+	// to the bucket (CORS); empty derives them from ANB_HTTP_ADDR.
+	UploadOrigins []string `env:"ANB_UPLOAD_ORIGINS" envSeparator:","`
 	// UploadMemory bounds the memory that all uploads arriving at once hold
 	// on their way to S3 (three 8 MiB parts each at most); parts beyond it
 	// wait in ANB_TEMP_DIR.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -60,6 +62,11 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err := cfg.store().EnsureBucket(ctx); err != nil {
 		return err
 	}
+	// The upload page sends resumable uploads' parts straight to the
+	// bucket: versitygw answers its preflight only once CORS is set.
+	if err := cfg.store().SetUploadCORS(ctx, webOrigins(cfg)); err != nil {
+		return err
+	}
 
 	env := append(os.Environ(),
 		"ANB_DEV=true",
@@ -95,4 +102,20 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	log.Info("stopping")
 	wg.Wait()
 	return nil
+}
+
+// webOrigins are the origins the pages are served from: ANB_UPLOAD_ORIGINS,
+// or the HTTP address by its IP and, on loopback, as localhost.
+func webOrigins(cfg *Config) []string {
+	if len(cfg.UploadOrigins) > 0 {
+		return cfg.UploadOrigins
+	}
+	origins := []string{"http://" + cfg.HTTPAddr}
+	if host, port, err := net.SplitHostPort(cfg.HTTPAddr); err == nil {
+		if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+			origins = append(origins, "http://localhost:"+port, "http://127.0.0.1:"+port)
+		}
+	}
+	slices.Sort(origins)
+	return slices.Compact(origins)
 }

@@ -108,6 +108,10 @@ export class AnbStack extends Stack {
       type: 'String', allowedPattern: '^[0-9a-f]{64}$',
       description: 'SHA-256 of the tarball (the .sha256 file next to it).',
     });
+    const siteOrigin = new CfnParameter(this, 'SiteOrigin', {
+      type: 'String', allowedPattern: '^https://[A-Za-z0-9.-]+(:[0-9]+)?$',
+      description: 'The origin players open the site at, e.g. https://anb.example.com: the only one whose pages may send upload parts to the bucket (CORS).',
+    });
     const temporalAddress = new CfnParameter(this, 'TemporalAddress', {
       type: 'String', description: 'Temporal Cloud gRPC endpoint, <namespace>.<account>.tmprl.cloud:7233.',
     });
@@ -192,7 +196,19 @@ export class AnbStack extends Stack {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Unfinished uploads, resumable ones included, are gone after three
+      // days even if no reconcile run aborts them (their sessions live 24 h).
       lifecycleRules: [{ id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(3) }],
+      // The upload page sends the parts of resumable uploads straight here,
+      // to URLs the API presigned with each part's SHA-256.
+      cors: [{
+        id: 'resumable-upload-parts',
+        allowedOrigins: [siteOrigin.valueAsString],
+        allowedMethods: [s3.HttpMethods.PUT],
+        allowedHeaders: ['content-type', 'x-amz-checksum-sha256', 'x-amz-sdk-checksum-algorithm'],
+        exposedHeaders: ['ETag'],
+        maxAge: 3600,
+      }],
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 's3/videos/',
       removalPolicy: RemovalPolicy.RETAIN,

@@ -57,6 +57,29 @@ describe('AnbStack', () => {
     });
   });
 
+  it('lets only the site\'s pages send upload parts to the bucket, reading back the ETag', () => {
+    t.hasParameter('SiteOrigin', { Type: 'String', AllowedPattern: Match.stringLikeRegexp('https') });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [Match.objectLike({
+          AllowedOrigins: [{ Ref: 'SiteOrigin' }],
+          AllowedMethods: ['PUT'],
+          AllowedHeaders: Match.arrayWith(['x-amz-checksum-sha256']),
+          ExposedHeaders: ['ETag'],
+        })],
+      },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 } })]),
+      },
+    });
+    // Creating uploads and signing parts: the API's role writes originals
+    // and lists their parts.
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    for (const action of ['s3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload']) {
+      assert.ok(policies.includes(action), action);
+    }
+  });
+
   it('keeps the bucket private, encrypted, TLS only, and aborts stale multipart uploads', () => {
     // The videos and the access logs.
     t.resourceCountIs('AWS::S3::Bucket', 2);

@@ -64,6 +64,9 @@
   }
 
   function send(form) {
+    // Straight to S3 in parts that survive a lost connection, where the
+    // browser can hash them; otherwise one streamed POST.
+    if (window.ANBResumable && ANBResumable.supported()) return ANBResumable.send(form);
     const box = document.getElementById('upload-progress');
     const bar = document.getElementById('upload-bar');
     const text = document.getElementById('upload-text');
