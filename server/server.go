@@ -186,7 +186,7 @@ func (s *Server) router() *gin.Engine {
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.Use(s.clientAddressMiddleware, s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
 	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)
@@ -254,22 +254,4 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	c.Next()
-}
-
-// trustProxies makes c.ClientIP read X-Forwarded-For only when the peer is
-// one of s.TrustedProxies. Gin trusts every peer unless told otherwise, and
-// a header anyone can write must not choose the key of a rate limit.
-func (s *Server) trustProxies(r *gin.Engine) {
-	r.TrustedPlatform = ""
-	r.ForwardedByClientIP = true
-	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	var cidrs []string
-	for _, p := range s.TrustedProxies {
-		cidrs = append(cidrs, p.String())
-	}
-	if err := r.SetTrustedProxies(cidrs); err != nil {
-		// Parsed prefixes always print as valid CIDRs; trust none if not.
-		s.Log.Error("trusted proxies", "err", err)
-		_ = r.SetTrustedProxies(nil)
-	}
 }
