@@ -55,6 +55,8 @@ type Options struct {
 	// RankingTTL is how long a computed ranking page is served from memory
 	// (votes on this instance invalidate it at once).
 	RankingTTL time.Duration
+	// RankingTimeout bounds the query that computes the ranking; zero: none.
+	RankingTimeout time.Duration
 	// PublicCacheTTL is how long a page of the public video list is served
 	// from memory (votes and deletes on this instance invalidate it at
 	// once, publishing by the worker waits for it).
@@ -66,6 +68,8 @@ type Options struct {
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace bodypace.Pace
+	// Drain bounds the reading of a body left unread by an early answer.
+	Drain bodypace.DrainLimit
 	// Instance names this process in /healthz.
 	Instance string
 	// Ready checks named dependencies for /readyz.
@@ -84,6 +88,11 @@ type Options struct {
 	// EventsHeartbeat is how often a quiet event stream gets a comment,
 	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
+	// EventsPerPlayer and EventsPerVideo cap the event streams open at
+	// once (429 past either), EventsMaxLife ends a stream (the browser
+	// reconnects), EventsWriteTimeout bounds one write to it; zero is off.
+	EventsPerPlayer, EventsPerVideo   int
+	EventsMaxLife, EventsWriteTimeout time.Duration
 }
 
 // Server holds the options and the state built from them once, by New.
@@ -186,7 +195,7 @@ func (s *Server) router() *gin.Engine {
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.clientAddressMiddleware, s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	r.Use(s.clientAddressMiddleware, s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(s.Drain, s.BodyPace))
 	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)
