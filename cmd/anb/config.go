@@ -33,7 +33,7 @@ type Config struct {
 	// past either the connection is closed.
 	DrainMaxBytes int64         `env:"ANB_DRAIN_MAX_BYTES" envDefault:"4194304"`
 	DrainMaxTime  time.Duration `env:"ANB_DRAIN_MAX_TIME" envDefault:"5s"`
-	DatabaseURL  string        `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
+	DatabaseURL   string        `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
 
 	KafkaBrokers []string `env:"ANB_KAFKA_BROKERS" envDefault:"127.0.0.1:19092" envSeparator:","`
 	KafkaTopic   string   `env:"ANB_KAFKA_TOPIC" envDefault:"video_tasks"`
@@ -126,7 +126,7 @@ type Config struct {
 	EventsPerVideo     int           `env:"ANB_EVENTS_PER_VIDEO" envDefault:"4"`
 	EventsMaxLife      time.Duration `env:"ANB_EVENTS_MAX_LIFE" envDefault:"5m"`
 	EventsWriteTimeout time.Duration `env:"ANB_EVENTS_WRITE_TIMEOUT" envDefault:"10s"`
-	TempDir         string        `env:"ANB_TEMP_DIR"`
+	TempDir            string        `env:"ANB_TEMP_DIR"`
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave
 	// +9 % throughput for nearly twice the latency (README, benchmark).
