@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/anb-showcase/anb/db"
 )
 
 // Config is every setting of every subcommand, read once from ANB_*
@@ -205,6 +207,9 @@ func loadConfig() (*Config, error) {
 	cfg, err := env.ParseAs[Config]()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := db.CheckDSN(cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("config: ANB_DATABASE_URL: %w", err)
 	}
 	return &cfg, nil
 }
