@@ -120,7 +120,7 @@ type Server struct {
 func New(o Options) (*Server, error) {
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
-	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
+	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.RankingTimeout, o.PublicCacheTTL)
 	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
 	s.accounts = &accounts.Service{
 		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
