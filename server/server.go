@@ -127,7 +127,7 @@ func New(o Options) (*Server, error) {
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
 	}
-	changes := videos.NewChanges()
+	changes := videos.NewChanges(o.DB, videos.StreamLimits{PerPlayer: o.EventsPerPlayer, PerVideo: o.EventsPerVideo})
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
 		Changes: changes, Log: o.Log}
 	ups := &uploads.Service{
@@ -139,6 +139,7 @@ func New(o Options) (*Server, error) {
 		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
+		EventsMaxLife: o.EventsMaxLife, EventsWriteTimeout: o.EventsWriteTimeout,
 		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
 		Metrics: s.metrics,
 	})
