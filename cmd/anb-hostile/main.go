@@ -39,6 +39,10 @@ type check struct {
 func checks() []check {
 	return []check{
 		{name: "health", run: checkHealth},
+		{name: "streams", run: checkStreams},
+		{name: "slowbody", run: checkSlowBody},
+		{name: "ranking", run: checkRanking},
+		{name: "forwarded", cluster: true, run: checkForwarded},
 	}
 }
 
