@@ -18,9 +18,12 @@ const forwardedAttempts = 200
 // of 429 is a defect. It leaves the address limited for the limit's
 // window (15 min by default).
 func checkForwarded(ctx context.Context, t *target) error {
+	// A new email each time: the per-account limit must not be what answers 429.
+	n := 0
 	login := func(forwarded ...string) (int, error) {
+		n++
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+"/api/auth/login",
-			strings.NewReader(fmt.Sprintf(`{"email":"hostile-fwd-%s@example.com","password":"wrong-password"}`, t.run)))
+			strings.NewReader(fmt.Sprintf(`{"email":"hostile-fwd-%s-%d@example.com","password":"wrong-password"}`, t.run, n)))
 		if err != nil {
 			return 0, fmt.Errorf("build login: %w", err)
 		}

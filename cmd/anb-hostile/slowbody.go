@@ -21,6 +21,10 @@ const slowBodyBound = 15 * time.Second
 // answers (401) before reading it, then trickles the body a kilobyte at a
 // time: a connection still open past the bound is a defect.
 func checkSlowBody(ctx context.Context, t *target) error {
+	return slowBody(ctx, t, slowBodyBound)
+}
+
+func slowBody(ctx context.Context, t *target, bound time.Duration) error {
 	u, err := url.Parse(t.base)
 	if err != nil {
 		return fmt.Errorf("base URL: %w", err)
@@ -55,18 +59,18 @@ func checkSlowBody(ctx context.Context, t *target) error {
 			}
 		}
 	}()
-	_ = conn.SetReadDeadline(time.Now().Add(slowBodyBound))
+	_ = conn.SetReadDeadline(time.Now().Add(bound))
 	rd := bufio.NewReader(conn)
 	res, err := http.ReadResponse(rd, nil)
 	if err != nil {
 		return fmt.Errorf("no early answer to a declared 10 GB upload without a token: %w", err)
 	}
 	answered := time.Now()
-	_ = conn.SetReadDeadline(answered.Add(slowBodyBound))
+	_ = conn.SetReadDeadline(answered.Add(bound))
 	_, err = io.Copy(io.Discard, rd) // ends when the server closes
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("after its %d answer the server kept reading a trickled body for more than %s", res.StatusCode, slowBodyBound)
+		return fmt.Errorf("after its %d answer the server kept reading a trickled body for more than %s", res.StatusCode, bound)
 	}
 	if res.StatusCode != http.StatusUnauthorized {
 		return fmt.Errorf("a declared 10 GB upload without a token answered %d, want 401", res.StatusCode)
