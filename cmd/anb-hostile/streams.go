@@ -223,4 +223,3 @@ func edgeUpload(ctx context.Context, t *target, token string, clip []byte) (stri
 	}
 	return up.VideoID, nil
 }
-
