@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"app/accounts":           {"app", "db", "ratelimit"},
 	"app/catalog":            {"cache", "db"},
 	"app/votes":              {"app", "db"},
-	"app/videos":             {"db", "storage"},
+	"app/videos":             {"app", "db", "storage"},
 	"app/uploads":            {"app", "db", "processing", "storage", "videocheck"},
 	"cache":                  {"db"},
 	"pgnotify":               {"db"},
