@@ -52,8 +52,9 @@ type Options struct {
 	MaxUploadBytes int64
 	// Rules are the duration and resolution limits of an upload.
 	Rules videocheck.Rules
-	// RankingTTL is how long a computed ranking page is served from memory
-	// (votes on this instance invalidate it at once).
+	// RankingTTL is how long the computed ranking, of which every page is
+	// a slice, is served from memory (votes on this instance invalidate it
+	// at once).
 	RankingTTL time.Duration
 	// RankingTimeout bounds the query that computes the ranking; zero: none.
 	RankingTimeout time.Duration
