@@ -52,6 +52,10 @@ type Deps struct {
 	// EventsHeartbeat is how often a quiet event stream gets a comment,
 	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
+	// EventsMaxLife ends a stream (zero: never), after which the
+	// browser's EventSource reconnects; EventsWriteTimeout bounds each
+	// write to a stream (zero: none).
+	EventsMaxLife, EventsWriteTimeout time.Duration
 
 	Accounts *accounts.Service
 	Votes    *votes.Service

@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -41,11 +43,18 @@ func (e videoEvent) final() bool {
 	return e.Status == db.StatusProcessed || e.Status == db.StatusFailed
 }
 
+// streamRetry is the reconnection delay a stream asks of the browser
+// (the SSE retry field), after it ends at its life's bound or an error.
+const streamRetry = 3 * time.Second
+
 // videoEvents streams a video's status as server-sent events: the current
-// state first, then one event per change, until it is processed or failed.
-// The videos use case watches the row (changes arrive through PostgreSQL
-// notifications, so a write made through any instance reaches every
-// stream); the handler only writes the events.
+// state first, then one event per change, until it is processed or
+// failed, or the stream's life ends (the browser's EventSource then
+// reconnects and gets the state afresh). The videos use case watches the
+// row (changes arrive through PostgreSQL notifications, so a write made
+// through any instance reaches every stream, and one read of a changed row
+// serves every stream of it) and caps the streams per player and per
+// video; the handler only writes the events.
 func (s *Handlers) videoEvents(c *gin.Context) {
 	w, v, err := s.Videos.Watch(c.Request.Context(), userID(c), c.Param("video_id"))
 	if err != nil {
@@ -54,10 +63,6 @@ func (s *Handlers) videoEvents(c *gin.Context) {
 	}
 	defer w.Close()
 
-	// The server's write timeout is meant for ordinary answers.
-	if err := http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.Log.Warn("clear write deadline of event stream", "err", err)
-	}
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
@@ -65,29 +70,36 @@ func (s *Handlers) videoEvents(c *gin.Context) {
 	c.Status(http.StatusOK)
 
 	ctx := c.Request.Context()
+	if s.EventsMaxLife > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.EventsMaxLife)
+		defer cancel()
+	}
+	out := &eventWriter{c: c, rc: http.NewResponseController(c.Writer), timeout: s.EventsWriteTimeout, log: s.Log}
 	tick := time.NewTicker(s.EventsHeartbeat)
 	defer tick.Stop()
 
 	last := eventOf(v)
-	if !s.sendEvent(c, last) || last.final() {
+	if !out.write(fmt.Sprintf("retry: %d\n\n", streamRetry.Milliseconds())) || !out.event(last) || last.final() {
 		return
 	}
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return // client gone, or the stream's life is over
 		case <-tick.C:
-			if _, err := c.Writer.WriteString(": heartbeat\n\n"); err != nil {
+			if !out.write(": heartbeat\n\n") {
 				return
 			}
-			c.Writer.Flush()
 		case <-w.Changed():
 			v, err := w.Current(ctx)
 			if errors.Is(err, db.ErrNotFound) {
 				return // deleted: nothing more will happen to it
 			}
 			if err != nil {
-				s.Log.Error("re-read video for event stream", "video_id", last.VideoID, "err", err)
+				if ctx.Err() == nil {
+					s.Log.Error("re-read video for event stream", "video_id", last.VideoID, "err", err)
+				}
 				return // the client's EventSource reconnects
 			}
 			e := eventOf(v)
@@ -95,23 +107,44 @@ func (s *Handlers) videoEvents(c *gin.Context) {
 				continue
 			}
 			last = e
-			if !s.sendEvent(c, e) || e.final() {
+			if !out.event(e) || e.final() {
 				return
 			}
 		}
 	}
 }
 
-// sendEvent writes one event and flushes it; false when the client left.
-func (s *Handlers) sendEvent(c *gin.Context, e videoEvent) bool {
+// eventWriter writes a stream's text, each write within its own deadline:
+// the server's write timeout is meant for ordinary answers, and a client
+// that stops reading must not hold the stream's goroutine.
+type eventWriter struct {
+	c       *gin.Context
+	rc      *http.ResponseController
+	timeout time.Duration
+	log     *slog.Logger
+}
+
+// write writes and flushes text; false when the client left or stalled.
+func (w *eventWriter) write(text string) bool {
+	deadline := time.Time{}
+	if w.timeout > 0 {
+		deadline = time.Now().Add(w.timeout)
+	}
+	if err := w.rc.SetWriteDeadline(deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		w.log.Warn("set write deadline of event stream", "err", err)
+	}
+	if _, err := w.c.Writer.WriteString(text); err != nil {
+		return false
+	}
+	return w.rc.Flush() == nil
+}
+
+// event writes one event; false when the client left or stalled.
+func (w *eventWriter) event(e videoEvent) bool {
 	b, err := json.Marshal(e)
 	if err != nil {
-		s.Log.Error("encode video event", "err", err)
+		w.log.Error("encode video event", "err", err)
 		return false
 	}
-	if _, err := fmt.Fprintf(c.Writer, "data: %s\n\n", b); err != nil {
-		return false
-	}
-	c.Writer.Flush()
-	return true
+	return w.write("data: " + string(b) + "\n\n")
 }

@@ -146,6 +146,8 @@ func seed(b *testing.B, env *testenv.Env, cfg settings) fixture {
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
 		EventsHeartbeat: 15 * time.Second,
 		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Drain:           bodypace.DrainLimit{MaxBytes: 4 << 20, MaxTime: 5 * time.Second},
+		RankingTimeout:  5 * time.Second,
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
 		Limits:          ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 30 * time.Second},
 	})

@@ -28,6 +28,8 @@ type pacedBody struct {
 	rc    *http.ResponseController
 	pace  Pace
 	since int64
+	// until, when set, is a deadline the pace never extends past.
+	until time.Time
 }
 
 // Reader paces body: the connection behind w is cut when the client
@@ -53,25 +55,41 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 }
 
 func (p *pacedBody) extend() {
-	if p.pace.Window <= 0 {
+	if p.pace.Window <= 0 && p.until.IsZero() {
 		return // pacing off
 	}
-	deadline := time.Now().Add(p.pace.Window)
+	deadline := p.until
+	if p.pace.Window > 0 {
+		if paced := time.Now().Add(p.pace.Window); deadline.IsZero() || paced.Before(deadline) {
+			deadline = paced
+		}
+	}
 	// Unsupported only on writers that are not a real connection (tests
 	// with a recorder), where there is nothing to cut.
 	_ = p.rc.SetReadDeadline(deadline)
-	_ = p.rc.SetWriteDeadline(deadline.Add(p.pace.Window))
+	_ = p.rc.SetWriteDeadline(deadline.Add(max(p.pace.Window, time.Second)))
+}
+
+// DrainLimit bounds what the server reads and discards after a handler
+// answered without reading the whole body.
+type DrainLimit struct {
+	// MaxBytes is the most that is read; past it the connection is closed.
+	MaxBytes int64
+	// MaxTime is how long the reading may take in all, however fast the
+	// bytes come.
+	MaxTime time.Duration
 }
 
 // Drain lets early answers reach the client. A handler may answer
 // before reading the body (401 before an upload, 400 for a body over the
 // limit); closing the connection with unread bytes makes the kernel send a
-// reset, and a client that sends its whole body before reading (curl,
-// Python's urllib, browsers) then sees a network error instead of the
-// answer. So after the handler the answer is flushed and the rest of the
-// body read and discarded, up to limit bytes and at the body pace; past
-// that the connection is closed anyway.
-func Drain(limit int64, pace Pace) gin.HandlerFunc {
+// reset, and a client that sends its whole body before reading (Python's
+// urllib, browsers) then sees a network error instead of the answer. So
+// after the handler the answer is flushed and the rest of the body read
+// and discarded at the body pace, within limit: a client still sending
+// past it (a big body, or a trickle) is cut off, since it holds a
+// connection and a goroutine for nothing.
+func Drain(limit DrainLimit, pace Pace) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body := c.Request.Body
 		c.Next()
@@ -81,6 +99,13 @@ func Drain(limit int64, pace Pace) gin.HandlerFunc {
 			return
 		}
 		c.Writer.Flush()
-		_, _ = io.CopyN(io.Discard, newPacedBody(c.Writer, body, pace), limit)
+		p := &pacedBody{ReadCloser: body, rc: http.NewResponseController(c.Writer), pace: pace,
+			until: time.Now().Add(limit.MaxTime)}
+		p.extend()
+		if _, err := io.CopyN(io.Discard, p, limit.MaxBytes); err == nil {
+			// More than MaxBytes: no further read; net/http closes a
+			// connection whose body was not read to its end.
+			_ = p.rc.SetReadDeadline(time.Now())
+		}
 	}
 }

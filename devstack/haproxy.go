@@ -38,7 +38,6 @@ defaults
     mode http
     log stdout format raw local0 info
     option httplog
-    option forwardfor
     option redispatch
     retries 3
     timeout connect 2s
@@ -50,6 +49,10 @@ defaults
 
 frontend anb
     bind %s
+    # The client's own X-Forwarded-For lines are dropped, not appended to:
+    # the APIs trust this balancer, and on loopback the client's address is
+    # the balancer's, so an appended line would let a client name itself.
+    http-request set-header X-Forwarded-For %%[src]
     acl idempotent method GET HEAD OPTIONS
     use_backend api_read if idempotent
     default_backend api_write

@@ -3,12 +3,14 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,14 +79,15 @@ func TestEarlyAnswersReachClientsThatSendEverything(t *testing.T) {
 	p := h.newPlayer("Bogotá")
 
 	t.Run("upload without a token", func(t *testing.T) {
-		// A player whose session expired sends 90 MB before reading.
-		const size = 90 << 20
+		// A player whose session expired sends a clip before reading; the
+		// server drains up to its bound (4 MB here), past which it closes.
+		const size = 3 << 20
 		resp, err := sendWhole(addr, uploadHead("", size), io.LimitReader(zeros{}, size))
 		require.NoError(t, err)
 		requireCode(t, resp, 401, "unauthorized")
 	})
-	t.Run("signup body of 10 MB", func(t *testing.T) {
-		const size = 10 << 20
+	t.Run("signup body of 3 MB", func(t *testing.T) {
+		const size = 3 << 20
 		head := "POST /api/auth/signup HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n" +
 			fmt.Sprintf("Content-Length: %d\r\n\r\n", size)
 		body := io.MultiReader(strings.NewReader(`{"first_name":"`), io.LimitReader(repeated('a'), size-15))
@@ -165,6 +168,83 @@ func TestUploadBodyPace(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestEarlyAnswerDrainIsBounded: after an answer given before the body
+// was read, a client still sending (a trickle, or more than the drain's
+// bytes) has its connection closed within the drain's bound instead of
+// holding it for as long as it keeps sending.
+func TestEarlyAnswerDrainIsBounded(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	o := h.srv.Options
+	o.Drain = bodypace.DrainLimit{MaxBytes: 1 << 20, MaxTime: time.Second}
+	ts := httptest.NewServer(h.another(o).Handler())
+	defer ts.Close()
+	addr := strings.TrimPrefix(ts.URL, "http://")
+
+	// send writes an unauthenticated upload's head then the body from
+	// body until a write fails; it reads the answer and the connection's
+	// end, and tells how long after the answer the connection was closed
+	// and how many body bytes went out.
+	send := func(t *testing.T, body func(net.Conn) error) (time.Duration, int64) {
+		t.Helper()
+		conn, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		_, err = io.WriteString(conn, uploadHead("", 100<<20))
+		require.NoError(t, err)
+		var sent atomic.Int64
+		writing := make(chan struct{})
+		go func() {
+			defer close(writing)
+			_ = body(&countingConn{Conn: conn, n: &sent})
+		}()
+		rd := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(rd, nil)
+		require.NoError(t, err)
+		answered := time.Now()
+		requireCode(t, resp, 401, "unauthorized")
+		_, err = io.Copy(io.Discard, rd) // returns when the server closes
+		closed := time.Since(answered)
+		var ne net.Error
+		require.False(t, errors.As(err, &ne) && ne.Timeout(), "the connection is still open after 20 s")
+		_ = conn.Close()
+		<-writing
+		return closed, sent.Load()
+	}
+	t.Run("trickle", func(t *testing.T) {
+		closed, _ := send(t, func(c net.Conn) error {
+			for {
+				if _, err := c.Write(make([]byte, 1024)); err != nil {
+					return err
+				}
+				time.Sleep(20 * time.Millisecond) // a trickle is what this client is
+			}
+		})
+		assert.Less(t, closed, 4*time.Second, "closed within the drain's time bound")
+	})
+	t.Run("fast and large", func(t *testing.T) {
+		closed, sent := send(t, func(c net.Conn) error {
+			_, err := io.Copy(c, io.LimitReader(zeros{}, 100<<20))
+			return err
+		})
+		assert.Less(t, closed, 4*time.Second)
+		assert.Less(t, sent, int64(50<<20), "the server stopped reading near its byte bound")
+	})
+}
+
+// countingConn counts the bytes written through it.
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 type repeated byte

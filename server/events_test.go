@@ -233,3 +233,61 @@ func TestVideoEventsSurviveListenerDrop(t *testing.T) {
 	require.True(t, ok)
 	assert.EqualValues(t, 90, e["progress"])
 }
+
+// TestVideoEventsCapped: a player's streams are capped per player and per
+// video; past a cap the answer is the contract's 429, and a closed stream
+// frees its slot.
+func TestVideoEventsCapped(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.rebuild(func(o *Options) { o.EventsPerPlayer, o.EventsPerVideo = 3, 2 })
+	p := h.newPlayer("Cali")
+	one, two := h.addVideo(p, "Clavada", "processing"), h.addVideo(p, "Bandeja", "processing")
+
+	first := h.openStream("/api/videos/"+one+"/events", bearerAuth(p.Token))
+	require.Equal(t, 200, first.resp.StatusCode)
+	require.Equal(t, 200, h.openStream("/api/videos/"+one+"/events", bearerAuth(p.Token)).resp.StatusCode)
+	refused := func(id string) {
+		t.Helper()
+		r := h.do("GET", "/api/videos/"+id+"/events", p.Token, nil, "")
+		pr := requireProblem(t, r, 429, "too_many_requests")
+		assert.NotEmpty(t, pr["detail"])
+		assert.NotEmpty(t, r.Header.Get("Retry-After"))
+	}
+	refused(one) // the video's cap
+	require.Equal(t, 200, h.openStream("/api/videos/"+two+"/events", bearerAuth(p.Token)).resp.StatusCode)
+	refused(two) // the player's cap
+
+	other := h.newPlayer("Cali")
+	theirs := h.addVideo(other, "Gancho", "processing")
+	require.Equal(t, 200, h.openStream("/api/videos/"+theirs+"/events", bearerAuth(other.Token)).resp.StatusCode,
+		"another player's streams count apart")
+
+	require.NoError(t, first.resp.Body.Close())
+	require.Eventually(t, func() bool {
+		return h.openStream("/api/videos/"+one+"/events", bearerAuth(p.Token)).resp.StatusCode == 200
+	}, 10*time.Second, 20*time.Millisecond, "a closed stream frees its slot")
+}
+
+// TestVideoEventsLifeEnds: a stream asks the browser to reconnect after a
+// short wait and ends at the end of its life even though the video is
+// still processing.
+func TestVideoEventsLifeEnds(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.rebuild(func(o *Options) { o.EventsMaxLife, o.EventsWriteTimeout = 500*time.Millisecond, time.Second })
+	p := h.newPlayer("Cali")
+	id := h.addVideo(p, "Clavada", "processing")
+	start := time.Now()
+	s := h.openStream("/api/videos/"+id+"/events", bearerAuth(p.Token))
+	require.Equal(t, 200, s.resp.StatusCode)
+	line, err := s.rd.ReadString('\n')
+	require.NoError(t, err)
+	assert.Regexp(t, `^retry: \d+\n$`, line, "the browser is told when to reconnect")
+	e, ok := s.next(nil)
+	require.True(t, ok)
+	assert.Equal(t, "processing", e["status"])
+	_, ok = s.next(nil)
+	assert.False(t, ok, "the stream ended")
+	assert.Less(t, time.Since(start), 20*time.Second, "within its life (and the test's slack)")
+}

@@ -108,6 +108,8 @@ func testOptions(wf videos.Workflows) Options {
 		RankingTTL: 2 * time.Second, PublicCacheTTL: 2 * time.Second, PlayerCacheTTL: 2 * time.Second,
 		EventsHeartbeat: 15 * time.Second,
 		BodyPace:        bodypace.Pace{Window: 30 * time.Second, MinBytes: 256 << 10},
+		Drain:           bodypace.DrainLimit{MaxBytes: 4 << 20, MaxTime: 5 * time.Second},
+		RankingTimeout:  5 * time.Second,
 		Rules:           videocheck.Rules{MinDuration: 20 * time.Second, MaxDuration: 60 * time.Second, MinShortSide: 1080},
 		// A long bcrypt wait: on a loaded machine a test's few signups and
 		// logins queue for a slot instead of being told to come back.

@@ -312,6 +312,35 @@ func TestForwardedForFromTrustedProxiesOnly(t *testing.T) {
 		requireTooMany(t, fail(h, "10.1.1.1:4000", "198.51.100.1, 10.3.3.3"))
 		requireProblem(t, fail(h, "10.1.1.1:4000", "198.51.100.4"), 401, "invalid_credentials")
 	})
+	t.Run("every line of the header", func(t *testing.T) {
+		// A balancer that appends a second line (as the AWS one may) puts
+		// the client's address on the last line; the client wrote the first.
+		h := newLimitedHarness(t, limits, "10.0.0.0/8")
+		two := func(first, second string) response {
+			req := loginBody("x-"+uuid.NewString()[:8]+"@example.com", "wrong-pass")
+			return h.fromLines(t, "10.1.1.1:4000", []string{first, second}, req)
+		}
+		requireProblem(t, two("203.0.113.1", "198.51.100.5"), 401, "invalid_credentials")
+		requireTooMany(t, two("203.0.113.2", "198.51.100.5"))
+		requireTooMany(t, two("203.0.113.3, 198.51.100.9", "198.51.100.5"))
+	})
+}
+
+// fromLines posts a JSON login body from peer with one X-Forwarded-For
+// header line per entry of lines.
+func (h *harness) fromLines(t *testing.T, peer string, lines []string, body any) response {
+	t.Helper()
+	b, err := json.Marshal(body)
+	require.NoError(t, err)
+	req := httptest.NewRequest("POST", "/api/auth/login", bytes.NewReader(b))
+	req.RemoteAddr = peer
+	req.Header.Set("Content-Type", "application/json")
+	for _, l := range lines {
+		req.Header.Add("X-Forwarded-For", l)
+	}
+	rec := httptest.NewRecorder()
+	h.handler.ServeHTTP(rec, req)
+	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 
 // TestHashBoundKeepsRankingsFast floods login with 64 clients over a real

@@ -56,9 +56,12 @@ type Options struct {
 	UploadSessionTTL time.Duration
 	// Rules are the duration and resolution limits of an upload.
 	Rules videocheck.Rules
-	// RankingTTL is how long a computed ranking page is served from memory
-	// (votes on this instance invalidate it at once).
+	// RankingTTL is how long the computed ranking, of which every page is
+	// a slice, is served from memory (votes on this instance invalidate it
+	// at once).
 	RankingTTL time.Duration
+	// RankingTimeout bounds the query that computes the ranking; zero: none.
+	RankingTimeout time.Duration
 	// PublicCacheTTL is how long a page of the public video list is served
 	// from memory (votes and deletes on this instance invalidate it at
 	// once, publishing by the worker waits for it).
@@ -70,6 +73,8 @@ type Options struct {
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace bodypace.Pace
+	// Drain bounds the reading of a body left unread by an early answer.
+	Drain bodypace.DrainLimit
 	// Instance names this process in /healthz.
 	Instance string
 	// Ready checks named dependencies for /readyz.
@@ -88,6 +93,11 @@ type Options struct {
 	// EventsHeartbeat is how often a quiet event stream gets a comment,
 	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
+	// EventsPerPlayer and EventsPerVideo cap the event streams open at
+	// once (429 past either), EventsMaxLife ends a stream (the browser
+	// reconnects), EventsWriteTimeout bounds one write to it; zero is off.
+	EventsPerPlayer, EventsPerVideo   int
+	EventsMaxLife, EventsWriteTimeout time.Duration
 }
 
 // Server holds the options and the state built from them once, by New.
@@ -122,10 +132,10 @@ func New(o Options) (*Server, error) {
 		revoked = o.DB
 	}
 	s.sessions = session.NewSessions(o.Tokens, revoked, o.Log.With("component", "sessions"))
-	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
+	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.RankingTimeout, o.PublicCacheTTL)
 	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
 	s.accounts = s.newAccounts()
-	changes := videos.NewChanges()
+	changes := videos.NewChanges(o.DB, videos.StreamLimits{PerPlayer: o.EventsPerPlayer, PerVideo: o.EventsPerVideo})
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
 		Changes: changes, Log: o.Log}
 	ups := &uploads.Service{
@@ -141,6 +151,7 @@ func New(o Options) (*Server, error) {
 		DB: o.DB, Store: o.Store, Sessions: s.sessions, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
+		EventsMaxLife: o.EventsMaxLife, EventsWriteTimeout: o.EventsWriteTimeout,
 		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Resumable: resumable, Catalog: s.catalog, Players: s.owners,
 		Metrics: s.metrics,
 	})
@@ -228,7 +239,9 @@ func (s *Server) router() *gin.Engine {
 	r := gin.New()
 	s.trustProxies(r)
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, s.strictTransport, bodypace.Drain(2*s.MaxUploadBytes, s.BodyPace))
+	// strictTransport reads the balancer's header while RemoteAddr is
+	// still the peer; clientAddressMiddleware then makes it the client.
+	r.Use(s.strictTransport, s.clientAddressMiddleware, s.recoverer, s.metrics.middleware, s.accessLog, securityHeaders, bodypace.Drain(s.Drain, s.BodyPace))
 	r.NoMethod(api.MethodNotAllowed)
 	// The web app answers every other GET outside /api.
 	r.NoRoute(s.serveWeb)
@@ -296,22 +309,4 @@ func securityHeaders(c *gin.Context) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "same-origin")
 	c.Next()
-}
-
-// trustProxies makes c.ClientIP read X-Forwarded-For only when the peer is
-// one of s.TrustedProxies. Gin trusts every peer unless told otherwise, and
-// a header anyone can write must not choose the key of a rate limit.
-func (s *Server) trustProxies(r *gin.Engine) {
-	r.TrustedPlatform = ""
-	r.ForwardedByClientIP = true
-	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	var cidrs []string
-	for _, p := range s.TrustedProxies {
-		cidrs = append(cidrs, p.String())
-	}
-	if err := r.SetTrustedProxies(cidrs); err != nil {
-		// Parsed prefixes always print as valid CIDRs; trust none if not.
-		s.Log.Error("trusted proxies", "err", err)
-		_ = r.SetTrustedProxies(nil)
-	}
 }

@@ -37,19 +37,20 @@ type Catalog struct {
 	store    Store
 	media    Media
 	votes    Votes
-	rankings *cache.Pages[*RankPage]
+	rankings *ranking
 	public   *cache.Pages[*Page]
 }
 
-// New keeps ranking pages for rankingTTL and video pages for publicTTL.
-func New(store Store, media Media, votes Votes, rankingTTL, publicTTL time.Duration) *Catalog {
+// New computes the ranking at most once per rankingTTL, each query within
+// rankingTimeout (zero: none), and keeps video pages for publicTTL.
+func New(store Store, media Media, votes Votes, rankingTTL, rankingTimeout, publicTTL time.Duration) *Catalog {
 	return &Catalog{store: store, media: media, votes: votes,
-		rankings: cache.NewPages[*RankPage](rankingTTL), public: cache.NewPages[*Page](publicTTL)}
+		rankings: newRanking(store, rankingTTL, rankingTimeout), public: cache.NewPages[*Page](publicTTL)}
 }
 
 // Voted drops the pages a vote changed: the ranking and the vote counts.
 func (c *Catalog) Voted() {
-	c.rankings.Invalidate()
+	c.rankings.invalidate()
 	c.public.Invalidate()
 }
 
@@ -130,23 +131,14 @@ func (c *Catalog) Rankings(ctx context.Context, page db.Page) ([]Rank, error) {
 	return rp.Ranks, nil
 }
 
-// RankingPage is one ranking page with its encoded answer.
+// RankingPage is one ranking page with its encoded answer: a slice of
+// the ranking in memory, which one query computes for every page.
 func (c *Catalog) RankingPage(ctx context.Context, page db.Page) (*RankPage, error) {
-	return c.rankings.Get(ctx, page, func(ctx context.Context) (*RankPage, error) {
-		players, err := c.store.Rankings(ctx, page)
-		if err != nil {
-			return nil, fmt.Errorf("rankings: %w", err)
-		}
-		out := make([]Rank, len(players))
-		for i, pl := range players {
-			out[i] = Rank{Position: page.Offset + i + 1, Username: pl.FirstName + " " + pl.LastName, City: pl.City, Votes: pl.Votes}
-		}
-		body, err := json.Marshal(out)
-		if err != nil {
-			return nil, fmt.Errorf("encode rankings: %w", err)
-		}
-		return &RankPage{Ranks: out, JSON: body, Ready: readyOf(body)}, nil
-	})
+	s, err := c.rankings.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.page(page)
 }
 
 // Public is one page of published videos from the cache, computed on a miss.

@@ -2,12 +2,14 @@ package videos
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
 )
 
@@ -27,7 +29,7 @@ func TestWatchFollowsOwnVideo(t *testing.T) {
 		id:    {ID: id, UserID: "ana", Status: db.StatusUploaded},
 		other: {ID: other, UserID: "bea", Status: db.StatusUploaded},
 	}}
-	changes := NewChanges()
+	changes := NewChanges(store, StreamLimits{})
 	s := &Service{Store: store, Changes: changes}
 
 	_, _, err := s.Watch(ctx, "ana", other)
@@ -66,4 +68,108 @@ func TestWatchFollowsOwnVideo(t *testing.T) {
 	assert.Empty(t, changes.subs)
 	changes.Notified(id)
 	assert.False(t, woken(w), "a closed watch is not woken")
+}
+
+// countingStore counts the reads of each row.
+type countingStore struct {
+	fakeStore
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingStore) VideoByID(ctx context.Context, id string) (*db.Video, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.fakeStore.VideoByID(ctx, id)
+}
+
+func (c *countingStore) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// TestOneReadPerChange: however many watches a video has, each change is
+// read from the database once for all of them.
+func TestOneReadPerChange(t *testing.T) {
+	ctx := context.Background()
+	id := uuid.NewString()
+	store := &countingStore{fakeStore: fakeStore{rows: map[string]*db.Video{
+		id: {ID: id, UserID: "ana", Status: db.StatusProcessing, Progress: 10},
+	}}}
+	changes := NewChanges(store, StreamLimits{})
+	s := &Service{Store: store, Changes: changes}
+	const watchers = 40
+	var ws []*Watch
+	for range watchers {
+		w, _, err := s.Watch(ctx, "ana", id)
+		require.NoError(t, err)
+		ws = append(ws, w)
+	}
+	before := store.count() // each watch's first, authorising read
+
+	for change, progress := range []int{20, 30, 40} {
+		store.mu.Lock()
+		store.rows[id].Progress = progress
+		store.mu.Unlock()
+		changes.Notified(id)
+		var wg sync.WaitGroup
+		for _, w := range ws {
+			wg.Go(func() {
+				<-w.Changed()
+				v, err := w.Current(ctx)
+				assert.NoError(t, err)
+				assert.Equal(t, progress, v.Progress)
+			})
+		}
+		wg.Wait()
+		assert.Equal(t, before+change+1, store.count(), "one read per change for %d watches", watchers)
+	}
+	for _, w := range ws {
+		w.Close()
+	}
+	assert.Empty(t, changes.subs)
+}
+
+// TestWatchCaps: a player and a video hold at most their caps of watches;
+// past either the answer is a TooManyError, and a closed watch frees its slot.
+func TestWatchCaps(t *testing.T) {
+	ctx := context.Background()
+	a1, a2, b1 := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	store := &fakeStore{rows: map[string]*db.Video{
+		a1: {ID: a1, UserID: "ana", Status: db.StatusUploaded},
+		a2: {ID: a2, UserID: "ana", Status: db.StatusUploaded},
+		b1: {ID: b1, UserID: "bea", Status: db.StatusUploaded},
+	}}
+	changes := NewChanges(store, StreamLimits{PerPlayer: 3, PerVideo: 2})
+	s := &Service{Store: store, Changes: changes}
+	var tooMany *app.TooManyError
+
+	w1, _, err := s.Watch(ctx, "ana", a1)
+	require.NoError(t, err)
+	_, _, err = s.Watch(ctx, "ana", a1)
+	require.NoError(t, err)
+	_, _, err = s.Watch(ctx, "ana", a1)
+	require.ErrorAs(t, err, &tooMany, "past the video's cap")
+	assert.Equal(t, "event_streams_per_video", tooMany.Limit)
+	assert.Positive(t, tooMany.RetryAfter())
+
+	_, _, err = s.Watch(ctx, "ana", a2)
+	require.NoError(t, err)
+	_, _, err = s.Watch(ctx, "ana", a2)
+	require.ErrorAs(t, err, &tooMany, "past the player's cap")
+	assert.Equal(t, "event_streams_per_player", tooMany.Limit)
+
+	_, _, err = s.Watch(ctx, "bea", b1)
+	require.NoError(t, err, "another player has caps of their own")
+	_, _, err = s.Watch(ctx, "bea", a2)
+	require.ErrorIs(t, err, ErrForbidden)
+
+	w1.Close()
+	w1.Close() // twice frees one slot only
+	_, _, err = s.Watch(ctx, "ana", a2)
+	require.NoError(t, err, "a closed watch frees its slot")
+	_, _, err = s.Watch(ctx, "ana", a1)
+	require.ErrorAs(t, err, &tooMany)
 }

@@ -47,6 +47,10 @@ func checks() []check {
 		{name: "lockout", run: checkLockout},
 		{name: "loginflood", run: checkLoginFlood},
 		{name: "resumable", run: checkResumable},
+		{name: "streams", run: checkStreams},
+		{name: "slowbody", run: checkSlowBody},
+		{name: "ranking", run: checkRanking},
+		{name: "forwarded", cluster: true, run: checkForwarded},
 	}
 }
 

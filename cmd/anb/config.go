@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/anb-showcase/anb/db"
 )
 
 // Config is every setting of every subcommand, read once from ANB_*
@@ -27,7 +29,13 @@ type Config struct {
 	// 256 KiB per 30 s passes a phone on a poor link, cuts a trickle.
 	BodyWindow   time.Duration `env:"ANB_BODY_WINDOW" envDefault:"30s"`
 	BodyMinBytes int64         `env:"ANB_BODY_MIN_BYTES" envDefault:"262144"`
-	DatabaseURL  string        `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
+	// After an answer given before the body was read, at most
+	// DrainMaxBytes of it are read and discarded, for at most DrainMaxTime,
+	// so that a client sending everything first still reads the answer;
+	// past either the connection is closed.
+	DrainMaxBytes int64         `env:"ANB_DRAIN_MAX_BYTES" envDefault:"4194304"`
+	DrainMaxTime  time.Duration `env:"ANB_DRAIN_MAX_TIME" envDefault:"5s"`
+	DatabaseURL   string        `env:"ANB_DATABASE_URL" envDefault:"postgres://anb@127.0.0.1:15432/anb?sslmode=disable"`
 
 	KafkaBrokers []string `env:"ANB_KAFKA_BROKERS" envDefault:"127.0.0.1:19092" envSeparator:","`
 	KafkaTopic   string   `env:"ANB_KAFKA_TOPIC" envDefault:"video_tasks"`
@@ -119,6 +127,8 @@ type Config struct {
 	MinVideoShortSide int           `env:"ANB_MIN_VIDEO_SHORT_SIDE" envDefault:"1080"`
 	// RankingCacheTTL bounds how long a ranking page is served from memory.
 	RankingCacheTTL time.Duration `env:"ANB_RANKING_CACHE_TTL" envDefault:"2s"`
+	// RankingQueryTimeout bounds the one query that computes the ranking.
+	RankingQueryTimeout time.Duration `env:"ANB_RANKING_QUERY_TIMEOUT" envDefault:"5s"`
 	// PublicCacheTTL bounds how long a public video page is served from
 	// memory: a video published by the worker shows within it.
 	PublicCacheTTL time.Duration `env:"ANB_PUBLIC_CACHE_TTL" envDefault:"2s"`
@@ -128,7 +138,14 @@ type Config struct {
 	// EventsHeartbeat is how often a quiet event stream gets a comment, so
 	// that proxies and load balancers do not close it.
 	EventsHeartbeat time.Duration `env:"ANB_EVENTS_HEARTBEAT" envDefault:"15s"`
-	TempDir         string        `env:"ANB_TEMP_DIR"`
+	// Event streams open at once per player and per video (429 past
+	// either), how long one lives before the browser reconnects, and how
+	// long one write may wait for a client that stopped reading.
+	EventsPerPlayer    int           `env:"ANB_EVENTS_PER_PLAYER" envDefault:"8"`
+	EventsPerVideo     int           `env:"ANB_EVENTS_PER_VIDEO" envDefault:"4"`
+	EventsMaxLife      time.Duration `env:"ANB_EVENTS_MAX_LIFE" envDefault:"5m"`
+	EventsWriteTimeout time.Duration `env:"ANB_EVENTS_WRITE_TIMEOUT" envDefault:"10s"`
+	TempDir            string        `env:"ANB_TEMP_DIR"`
 
 	// One job per 2 cores: ffmpeg already keeps both busy; two at once gave
 	// +9 % throughput for nearly twice the latency (README, benchmark).
@@ -212,6 +229,9 @@ func loadConfig() (*Config, error) {
 	cfg, err := env.ParseAs[Config]()
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := db.CheckDSN(cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("config: ANB_DATABASE_URL: %w", err)
 	}
 	return &cfg, nil
 }

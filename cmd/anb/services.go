@@ -77,8 +77,12 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		},
 		TrustedProxies: cfg.TrustedProxies, DevCookies: cfg.Dev,
 		BodyPace:       bodypace.Pace{Window: cfg.BodyWindow, MinBytes: cfg.BodyMinBytes},
+		Drain:          bodypace.DrainLimit{MaxBytes: cfg.DrainMaxBytes, MaxTime: cfg.DrainMaxTime},
 		MaxUploadBytes: cfg.MaxUploadBytes, UploadSessionTTL: cfg.UploadSessionTTL, RankingTTL: cfg.RankingCacheTTL,
+		RankingTimeout: cfg.RankingQueryTimeout,
 		PublicCacheTTL: cfg.PublicCacheTTL, PlayerCacheTTL: cfg.PlayerCacheTTL, EventsHeartbeat: cfg.EventsHeartbeat,
+		EventsPerPlayer: cfg.EventsPerPlayer, EventsPerVideo: cfg.EventsPerVideo,
+		EventsMaxLife: cfg.EventsMaxLife, EventsWriteTimeout: cfg.EventsWriteTimeout,
 		Rules: videocheck.Rules{
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
 		},

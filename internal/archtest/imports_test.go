@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"app/catalog":            {"cache", "db"},
 	"app/votes":              {"app", "db"},
 	"app/voteaudit":          {"db"},
-	"app/videos":             {"db", "storage"},
+	"app/videos":             {"app", "db", "storage"},
 	"app/uploads":            {"app", "db", "processing", "storage", "videocheck"},
 	"cache":                  {"db"},
 	"pgnotify":               {"db"},

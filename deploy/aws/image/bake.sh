@@ -20,6 +20,7 @@ TCLD_VERSION=0.41.0
 # Optional checksums: when set, a download that differs stops the bake.
 SSM_AGENT_SHA256=${SSM_AGENT_SHA256:-}
 CW_AGENT_SHA256=${CW_AGENT_SHA256:-}
+RDS_CA_SHA256=${RDS_CA_SHA256:-}
 
 manifest=/etc/anb/image-manifest
 mkdir -p /etc/anb
@@ -74,6 +75,12 @@ fetch "https://github.com/temporalio/cli/releases/download/v${TEMPORAL_CLI_VERSI
 tar -xzf temporal.tgz temporal && install -m 0755 temporal /usr/local/bin/temporal
 fetch "https://github.com/temporalio/tcld/releases/download/v${TCLD_VERSION}/tcld_${TCLD_VERSION}_linux_amd64.tar.gz" tcld.tgz
 tar -xzf tcld.tgz tcld && install -m 0755 tcld /usr/local/bin/tcld
+
+# The RDS certificate authorities of the region: the services connect to
+# the database with sslmode=verify-full against this bundle, so a host that
+# answers for the database's name without its certificate is refused.
+fetch "https://truststore.pki.rds.amazonaws.com/${REGION}/${REGION}-bundle.pem" rds-ca.pem "$RDS_CA_SHA256"
+install -m 0644 rds-ca.pem /etc/anb/rds-ca.pem
 
 # The agents start from the boot's configuration, not before.
 systemctl disable amazon-cloudwatch-agent 2>/dev/null || true

@@ -98,6 +98,11 @@ function unit(name: Service, role: Role): string {
   ].join('\n');
 }
 
+/** The RDS certificate authorities, baked into the image (image/bake.sh). */
+export const rdsCaBundle = '/etc/anb/rds-ca.pem';
+
+// The database URL verifies the server's certificate and name against the
+// RDS bundle: sslmode=require would encrypt to whoever answers.
 const settingsScript = `#!/bin/bash
 # Writes /run/anb/anb.env (tmpfs) from the stack's settings, Parameter Store
 # and Secrets Manager; every anb service reads it at start.
@@ -111,7 +116,7 @@ cat /etc/anb/anb.env > "$tmp"
 aws ssm get-parameters-by-path --region "$AWS_REGION" --path "$PARAMETER_PATH" --recursive --with-decryption --output json \\
   | jq -r '.Parameters[] | "\\(.Name | split("/") | last)=\\(.Value)"' | { grep -E '^ANB_[A-Z0-9_]+=' || true; } >> "$tmp"
 secret() { aws secretsmanager get-secret-value --region "$AWS_REGION" --secret-id "$1" --query SecretString --output text; }
-secret "$DB_SECRET_ARN" | jq -r '"ANB_DATABASE_URL=postgres://\\(.username|@uri):\\(.password|@uri)@\\(.host):\\(.port)/\\(.dbname)?sslmode=require"' >> "$tmp"
+secret "$DB_SECRET_ARN" | jq -r '"ANB_DATABASE_URL=postgres://\\(.username|@uri):\\(.password|@uri)@\\(.host):\\(.port)/\\(.dbname)?sslmode=verify-full&sslrootcert=${rdsCaBundle}"' >> "$tmp"
 echo "ANB_JWT_SECRET=$(secret "$JWT_SECRET_ARN")" >> "$tmp"
 # Temporal Cloud: {"apiKey": "..."} or {"cert": PEM, "key": PEM} (mTLS).
 temporal=$(secret "$TEMPORAL_SECRET_ARN")

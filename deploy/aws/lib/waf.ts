@@ -13,7 +13,12 @@ function pathStartsWith(path: string): wafv2.CfnWebACL.StatementProperty {
       fieldToMatch: { uriPath: {} },
       positionalConstraint: 'STARTS_WITH',
       searchString: path,
-      textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+      // Decoded first: Gin routes /api/auth/%6cogin to the login handler,
+      // so the raw path must not slip past the rule.
+      textTransformations: [
+        { priority: 0, type: 'URL_DECODE' },
+        { priority: 1, type: 'LOWERCASE' },
+      ],
     },
   };
 }

@@ -174,10 +174,17 @@ describe('AnbStack', () => {
             AggregateKeyType: 'IP',
             ScopeDownStatement: {
               OrStatement: {
-                Statements: [
-                  Match.objectLike({ ByteMatchStatement: Match.objectLike({ SearchString: '/api/auth/login' }) }),
-                  Match.objectLike({ ByteMatchStatement: Match.objectLike({ SearchString: '/api/auth/signup' }) }),
-                ],
+                Statements: ['/api/auth/login', '/api/auth/signup'].map((path) => Match.objectLike({
+                  ByteMatchStatement: Match.objectLike({
+                    SearchString: path,
+                    // Percent-encoded paths (/api/auth/%6cogin) are decoded
+                    // before they are compared, then lower-cased.
+                    TextTransformations: [
+                      { Priority: 0, Type: 'URL_DECODE' },
+                      { Priority: 1, Type: 'LOWERCASE' },
+                    ],
+                  }),
+                })),
               },
             },
           }),

@@ -440,6 +440,19 @@ describe('production readiness', () => {
     assert.match(worker.get('/etc/systemd/system/anb-bridge.service') ?? '', /^After=.*anb-bootstrap\.service/m);
   });
 
+  it('verifies the database server certificate against the RDS bundle baked into the image', () => {
+    for (const lt of ['ApiTemplate', 'WorkerTemplate']) {
+      const settings = heredocs(userData(t, lt)).get('/usr/local/bin/anb-settings') ?? '';
+      const url = settings.split('\n').find((l) => l.includes('ANB_DATABASE_URL=')) ?? '';
+      assert.match(url, /[?&]sslmode=verify-full(&|")/, lt);
+      assert.match(url, /[?&]sslrootcert=\/etc\/anb\/rds-ca\.pem(&|")/, lt);
+      assert.doesNotMatch(settings, /sslmode=(require|prefer|allow|disable)/, lt);
+    }
+    const bake = readFileSync(join(__dirname, '..', '..', 'image', 'bake.sh'), 'utf8');
+    assert.match(bake, /truststore\.pki\.rds\.amazonaws\.com\/\$\{REGION\}\/\$\{REGION\}-bundle\.pem/);
+    assert.match(bake, /install -m 0644 rds-ca\.pem \/etc\/anb\/rds-ca\.pem/);
+  });
+
   it('takes Temporal Cloud credentials as an API key or an mTLS certificate', () => {
     const settings = heredocs(userData(t, 'ApiTemplate')).get('/usr/local/bin/anb-settings') ?? '';
     assert.match(settings, /ANB_TEMPORAL_API_KEY=/);

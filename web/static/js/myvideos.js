@@ -76,6 +76,9 @@
       setStatus(li, data);
     });
     es.addEventListener('error', function () {
+      // The server ends a stream after a few minutes and the browser
+      // reconnects by itself; only a refused or broken stream is polled.
+      if (es.readyState === EventSource.CONNECTING) return;
       es.close();
       if (!done(li.dataset.status)) poll(li, id);
     });
