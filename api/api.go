@@ -54,10 +54,12 @@ type Deps struct {
 	EventsHeartbeat time.Duration
 
 	Accounts *accounts.Service
-	Votes    *votes.Service
-	Videos   *videos.Service
-	Catalog  *catalog.Catalog
-	Players  *cache.Players
+	// Verify confirms emails; nil when no confirmation mail is sent.
+	Verify  *accounts.Verifier
+	Votes   *votes.Service
+	Videos  *videos.Service
+	Catalog *catalog.Catalog
+	Players *cache.Players
 	// Uploads runs the uploads, within each player's limits.
 	Uploads *uploads.Service
 	Metrics Metrics
@@ -88,6 +90,7 @@ func (s *Handlers) Register(r gin.IRouter, forms func(name string) gin.HandlerFu
 	a.POST("/auth/signup", private, forms("signup"), s.signup)
 	a.POST("/auth/login", private, forms("login"), s.login)
 	a.POST("/auth/logout", private, forms("logout"), s.logout)
+	a.POST("/auth/verify/resend", private, forms("resend"), s.requireAuth, s.resendVerification)
 
 	v := a.Group("/videos", private, s.requireAuth)
 	v.POST("/upload", s.upload)

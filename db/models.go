@@ -27,6 +27,9 @@ type User struct {
 	City         string    `bun:"city"`
 	Country      string    `bun:"country"`
 	CreatedAt    time.Time `bun:"created_at,nullzero,default:now()"`
+	// EmailVerifiedAt is when the player opened a confirmation link; nil
+	// while the email is unconfirmed.
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 }
 
 // Video is an uploaded skill video and its processing state.

@@ -29,7 +29,7 @@ func (d *DB) CreateVideo(ctx context.Context, v *Video, request *OutboxMessage) 
 func (d *DB) selectVideos(dst any) *bun.SelectQuery {
 	return d.bun.NewSelect().Model(dst).
 		ColumnExpr("v.*").
-		ColumnExpr("(SELECT count(*) FROM votes WHERE votes.video_id = v.id) AS votes").
+		ColumnExpr("(SELECT count(*) FROM votes AS vo WHERE vo.video_id = v.id AND " + countedVote + ") AS votes").
 		ModelTableExpr("videos AS v")
 }
 

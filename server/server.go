@@ -84,6 +84,28 @@ type Options struct {
 	// EventsHeartbeat is how often a quiet event stream gets a comment,
 	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
+	// Verify sends a confirmation link with every signup; nil sends none.
+	Verify *VerifyOptions
+	// VotesNeedVerifiedEmail keeps the votes of players whose email is
+	// unconfirmed out of counts and rankings until they confirm it.
+	VotesNeedVerifiedEmail bool
+}
+
+// VerifyOptions are the email confirmation's settings.
+type VerifyOptions struct {
+	// Secret signs the links; TTL is how long one serves.
+	Secret []byte
+	TTL    time.Duration
+	// BaseURL is the site's public address, which the links point to.
+	BaseURL string
+	// Notify wakes the mail relay after a message is committed.
+	Notify func()
+	// ResendsPerAccountPerHour and ResendsPerAddressPerHour bound the
+	// "send a new link" requests; 0 is no limit.
+	ResendsPerAccountPerHour int
+	ResendsPerAddressPerHour int
+	// LogLinks prints every link in the log (development).
+	LogLinks bool
 }
 
 // Server holds the options and the state built from them once, by New.
@@ -95,6 +117,7 @@ type Server struct {
 	owners   *cache.Players
 	catalog  *catalog.Catalog
 	accounts *accounts.Service
+	verify   *accounts.Verifier
 	votes    *votes.Service
 	api      *api.Handlers
 	site     *web.Server
@@ -112,11 +135,22 @@ func New(o Options) (*Server, error) {
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
-	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
+	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes,
+		NeedConfirmed: o.VotesNeedVerifiedEmail}
 	s.accounts = &accounts.Service{
 		Store: o.DB, Passwords: o.Passwords, Tokens: o.Tokens,
 		LoginAddress: s.throttle.LoginAddress, Signups: s.throttle.Signups, Hash: s.throttle.Hash,
 		FailuresPerAccount: o.Limits.LoginFailuresPerAccount, Window: o.Limits.LoginWindow, Log: o.Log,
+	}
+	if v := o.Verify; v != nil {
+		s.verify = &accounts.Verifier{
+			Store: o.DB, Secret: v.Secret, TTL: v.TTL, BaseURL: v.BaseURL, Notify: v.Notify,
+			Lists: s.catalog, Players: s.owners,
+			ResendsPerAccount: v.ResendsPerAccountPerHour, ResendWindow: time.Hour,
+			ResendAddress: ratelimit.NewKeyed(v.ResendsPerAddressPerHour, time.Hour),
+			LogLinks:      v.LogLinks, Log: o.Log,
+		}
+		s.accounts.Verify = s.verify
 	}
 	changes := videos.NewChanges()
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
@@ -130,7 +164,7 @@ func New(o Options) (*Server, error) {
 		DB: o.DB, Store: o.Store, Tokens: o.Tokens, Log: o.Log,
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
-		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
+		Accounts: s.accounts, Verify: s.verify, Votes: s.votes, Videos: vids, Uploads: ups, Catalog: s.catalog, Players: s.owners,
 		Metrics: s.metrics,
 	})
 	if o.DB != nil {

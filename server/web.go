@@ -95,7 +95,12 @@ func (s *Server) mediaOrigin() string {
 // newSite builds the web app, which the router serves for every GET or
 // HEAD outside /api and the operational paths.
 func (s *Server) newSite() (*web.Server, error) {
+	var verify web.Verify
+	if s.verify != nil { // a nil *Verifier in the interface would not read as none
+		verify = s.verify
+	}
 	site, err := web.New(web.Server{
+		Verify:  verify,
 		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.Tokens}, Log: s.Log.With("component", "web"),
 		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
 		MediaOrigin: s.mediaOrigin(),

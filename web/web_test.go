@@ -44,7 +44,7 @@ func (f fakeSessions) Viewer(*http.Request) (string, bool) { return f.user, f.us
 func newTestServer(t *testing.T, cat *fakeCatalog, user string) *Server {
 	t.Helper()
 	s, err := New(Server{
-		Catalog: cat, Sessions: fakeSessions{user}, MediaOrigin: "http://127.0.0.1:7070",
+		Catalog: cat, Sessions: fakeSessions{user}, Verify: &fakeVerify{verified: true}, MediaOrigin: "http://127.0.0.1:7070",
 		Limits: UploadLimits{MaxBytes: 100 << 20, MinSeconds: 20, MaxSeconds: 60, MinShortSide: 1080},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -79,6 +79,8 @@ type Service struct {
 	FailuresPerAccount int
 	Window             time.Duration
 	Log                *slog.Logger
+	// Verify sends a confirmation link with every signup; nil sends none.
+	Verify *Verifier
 
 	pruneMu sync.Mutex
 	pruned  time.Time
@@ -122,7 +124,7 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 		ID: uuid.NewString(), FirstName: s.FirstName, LastName: s.LastName,
 		Email: strings.ToLower(s.Email), PasswordHash: hash, City: s.City, Country: s.Country,
 	}
-	if err := a.Store.CreateUser(ctx, u); err != nil {
+	if err := a.create(ctx, u); err != nil {
 		return nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, nil
