@@ -110,7 +110,10 @@ type Config struct {
 	SMTPUsername string        `env:"ANB_SMTP_USERNAME"`
 	SMTPPassword string        `env:"ANB_SMTP_PASSWORD"`
 	SMTPTimeout  time.Duration `env:"ANB_SMTP_TIMEOUT" envDefault:"30s"`
-	MailFrom     string        `env:"ANB_MAIL_FROM" envDefault:"ANB Rising Stars <no-reply@anb.localhost>"`
+	// MailFrom is the sender's address (an SES identity's domain on
+	// AWS), MailFromName the name shown beside it.
+	MailFrom     string `env:"ANB_MAIL_FROM" envDefault:"no-reply@anb.localhost"`
+	MailFromName string `env:"ANB_MAIL_FROM_NAME" envDefault:"ANB Rising Stars"`
 
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
 	// UploadMemory bounds the memory that all uploads arriving at once hold

@@ -151,6 +151,10 @@ func (c *Config) mailRelay(d *db.DB, log *slog.Logger) (*outbox.MailRelay, error
 	if err != nil {
 		return nil, fmt.Errorf("ANB_MAIL_FROM: %w", err)
 	}
+	if from.Address != c.MailFrom {
+		return nil, fmt.Errorf("ANB_MAIL_FROM must be a bare address (the name is ANB_MAIL_FROM_NAME): %q", c.MailFrom)
+	}
+	from.Name = c.MailFromName
 	templates, err := mail.NewTemplates()
 	if err != nil {
 		return nil, err
