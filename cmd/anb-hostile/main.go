@@ -39,6 +39,7 @@ type check struct {
 func checks() []check {
 	return []check{
 		{name: "health", run: checkHealth},
+		{name: "verify", run: checkVerify},
 	}
 }
 
