@@ -46,7 +46,8 @@ func (s *Server) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	_, signedIn := s.Sessions.Viewer(r)
 	token := r.URL.Query().Get("token")
-	if token == "" {
+	// A HEAD (a mail scanner checking the link) never spends it.
+	if token == "" || r.Method == http.MethodHead {
 		d := verifyData{Heading: "Confirma tu correo", Message: "Abre el enlace que te enviamos por correo para confirmarlo.", Resend: signedIn}
 		if r.URL.Query().Get("resent") == "1" {
 			d.Message = accounts.MsgResent

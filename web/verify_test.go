@@ -81,6 +81,10 @@ func TestVerifyPage(t *testing.T) {
 			assert.Equal(t, c.resend, strings.Contains(w.Body.String(), `id="verify-resend"`), "a new link is offered to a signed-in player")
 		})
 	}
+	w := httptest.NewRecorder()
+	used := &fakeVerify{outcomes: map[string]error{"good": accounts.ErrLinkUsed}}
+	verifyServer(t, used, "").ServeHTTP(w, httptest.NewRequest("HEAD", "/verify?token=good", nil))
+	assert.Equal(t, http.StatusOK, w.Code, "a HEAD never opens the link")
 	v.already = true
 	assert.Contains(t, get(t, verifyServer(t, v, ""), "/verify?token=good").Body.String(), "Correo ya confirmado")
 }
