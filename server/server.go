@@ -132,6 +132,10 @@ type Server struct {
 // database's notifications; until then the player cache serves nothing
 // from memory.
 func New(o Options) (*Server, error) {
+	if o.VotesNeedVerifiedEmail && o.Verify == nil {
+		// Nobody could ever confirm, so no such vote would ever count.
+		return nil, errors.New("votes that need a confirmed email need the confirmation mail (Options.Verify)")
+	}
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.PublicCacheTTL)
