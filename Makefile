@@ -8,15 +8,18 @@ TEMPORAL_VERSION    := v1.5.1
 VERSITYGW_VERSION   := v1.8.0
 STATICCHECK_VERSION := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
+MAILPIT_VERSION     := v1.33.1
 
 BIN             := $(CURDIR)/.bin
 TEMPORAL_BIN    := $(BIN)/temporal-$(TEMPORAL_VERSION)/temporal
 VERSITYGW_BIN   := $(BIN)/versitygw-$(VERSITYGW_VERSION)/versitygw
 STATICCHECK_BIN := $(BIN)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 WORKFLOWCHECK_BIN := $(BIN)/workflowcheck-$(WORKFLOWCHECK_VERSION)/workflowcheck
+MAILPIT_BIN     := $(BIN)/mailpit-$(MAILPIT_VERSION)/mailpit
 
 export ANB_TEMPORAL_BIN  := $(TEMPORAL_BIN)
 export ANB_VERSITYGW_BIN := $(VERSITYGW_BIN)
+export ANB_MAILPIT_BIN   := $(MAILPIT_BIN)
 
 # Every test run has the race detector on.
 GO_TEST_FLAGS ?= -race -count=1 -timeout 40m
@@ -48,6 +51,11 @@ $(VERSITYGW_BIN):
 	@echo "building versitygw $(VERSITYGW_VERSION) (first time only)"
 	GOBIN=$(dir $@) go install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
 
+# The dev and test mail server: SMTP plus a REST API to read what was sent.
+$(MAILPIT_BIN):
+	@echo "building mailpit $(MAILPIT_VERSION) (first time only, several minutes)"
+	GOBIN=$(dir $@) go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
 $(STATICCHECK_BIN):
 	GOBIN=$(dir $@) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
@@ -55,7 +63,7 @@ $(STATICCHECK_BIN):
 $(WORKFLOWCHECK_BIN):
 	GOBIN=$(dir $@) go install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
-tools: deps $(TEMPORAL_BIN) $(VERSITYGW_BIN)
+tools: deps $(TEMPORAL_BIN) $(VERSITYGW_BIN) $(MAILPIT_BIN)
 
 build:
 	go build -o $(BIN)/anb ./cmd/anb

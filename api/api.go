@@ -58,10 +58,12 @@ type Deps struct {
 	EventsMaxLife, EventsWriteTimeout time.Duration
 
 	Accounts *accounts.Service
-	Votes    *votes.Service
-	Videos   *videos.Service
-	Catalog  *catalog.Catalog
-	Players  *cache.Players
+	// Verify confirms emails; nil when no confirmation mail is sent.
+	Verify  *accounts.Verifier
+	Votes   *votes.Service
+	Videos  *videos.Service
+	Catalog *catalog.Catalog
+	Players *cache.Players
 	// Uploads runs the uploads, within each player's limits.
 	Uploads *uploads.Service
 	// Resumable runs the uploads whose parts go straight to S3.
@@ -94,6 +96,7 @@ func (s *Handlers) Register(r gin.IRouter, forms func(name string) gin.HandlerFu
 	a.POST("/auth/signup", private, forms("signup"), s.signup)
 	a.POST("/auth/login", private, forms("login"), s.login)
 	a.POST("/auth/logout", private, forms("logout"), s.logout)
+	a.POST("/auth/verify/resend", private, forms("resend"), s.requireAuth, s.resendVerification)
 
 	v := a.Group("/videos", private, s.requireAuth)
 	v.POST("/upload", s.upload)

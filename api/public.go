@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/anb-showcase/anb/app"
 	"github.com/anb-showcase/anb/db"
 )
 
@@ -61,11 +62,16 @@ func pageQuery(c *gin.Context, defaultLimit int) (db.Page, *Problem) {
 
 // vote records the caller's vote.
 func (s *Handlers) vote(c *gin.Context) {
-	if err := s.Votes.Vote(c.Request.Context(), c.Param("video_id"), userID(c)); err != nil {
+	pending, err := s.Votes.Cast(c.Request.Context(), c.Param("video_id"), userID(c))
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.Metrics.Vote()
+	if pending {
+		c.JSON(200, gin.H{"message": app.MsgVotePending, "pending": true})
+		return
+	}
 	c.JSON(200, gin.H{"message": msgVoted})
 }
 

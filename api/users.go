@@ -31,6 +31,8 @@ type userView struct {
 	Email     string `json:"email"`
 	City      string `json:"city"`
 	Country   string `json:"country"`
+	// EmailVerified says the player opened a confirmation link.
+	EmailVerified bool `json:"email_verified"`
 }
 
 // decodeJSON reads one JSON object with no unknown fields from a bounded
@@ -100,8 +102,22 @@ func (s *Handlers) signup(c *gin.Context) {
 	}
 	c.JSON(201, gin.H{
 		"message": msgSignedUp,
-		"user":    userView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, City: u.City, Country: u.Country},
+		"user": userView{ID: u.ID, FirstName: u.FirstName, LastName: u.LastName, Email: u.Email, City: u.City, Country: u.Country,
+			EmailVerified: u.EmailVerifiedAt != nil},
 	})
+}
+
+// resendVerification sends the caller a new confirmation link.
+func (s *Handlers) resendVerification(c *gin.Context) {
+	if s.Verify == nil {
+		NotFound(c)
+		return
+	}
+	if err := s.Verify.Resend(c.Request.Context(), userID(c), ratelimit.AddressKey(c.ClientIP())); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(200, gin.H{"message": accounts.MsgResent})
 }
 
 type loginRequest struct {

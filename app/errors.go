@@ -19,6 +19,9 @@ const (
 	MsgOwnVideo     = "No puedes votar por tu propio video."
 	MsgAlreadyVoted = "Ya has votado por este video."
 	MsgVoted        = "Voto registrado exitosamente."
+	// MsgVotePending answers a vote that counts once the voter confirms
+	// the email (ANB_VOTES_NEED_VERIFIED_EMAIL).
+	MsgVotePending  = "Voto registrado. Contará cuando confirmes tu correo electrónico."
 	MsgInternal     = "Ocurrió un error interno. Intenta de nuevo más tarde."
 	MsgUnavailable  = "El servicio no está disponible en este momento. Intenta de nuevo."
 	MsgBodyTooLarge = "El cuerpo de la petición es demasiado grande."

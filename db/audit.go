@@ -12,11 +12,12 @@ import (
 )
 
 // countedVote is the condition under which the vote row alias counts in
-// vote counts and rankings: the audit has not excluded it. Every count
-// query says it through this one fragment, so another rule about which
-// votes count is added here once.
+// vote counts and rankings: the audit has not excluded it, and it is not
+// pending its voter's email confirmation. Every count query says it
+// through this one fragment, so another rule about which votes count is
+// added here once.
 func countedVote(alias string) string {
-	return alias + ".excluded_at IS NULL"
+	return alias + ".excluded_at IS NULL AND NOT " + alias + ".pending"
 }
 
 // Exclusion takes votes out of counts and rankings, or (Undo) puts them

@@ -35,6 +35,9 @@ type User struct {
 	// SignupNetwork is the network the account signed up from (an IPv4
 	// /24, an IPv6 /64), evidence for the vote audit.
 	SignupNetwork string `bun:"signup_network"`
+	// EmailVerifiedAt is when the player opened a confirmation link; nil
+	// while the email is unconfirmed.
+	EmailVerifiedAt *time.Time `bun:"email_verified_at"`
 }
 
 // Video is an uploaded skill video and its processing state.

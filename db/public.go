@@ -66,32 +66,41 @@ func (d *DB) PublicVideos(ctx context.Context, p Page, viewerID string) ([]Publi
 	return out, nil
 }
 
-// Vote records userID's vote for a published video. ErrNotFound when the
-// video does not exist or is not published, ErrOwnVideo for one's own
-// video, ErrConflict when the vote exists: the primary key (video_id,
-// user_id) decides between concurrent identical votes. It answers the
-// video's owner.
+// Vote records userID's vote for a published video, counted at once.
 func (d *DB) Vote(ctx context.Context, videoID, userID string) (owner string, err error) {
+	owner, _, err = d.CastVote(ctx, videoID, userID, false)
+	return owner, err
+}
+
+// CastVote records userID's vote for a published video. ErrNotFound when
+// the video does not exist or is not published, ErrOwnVideo for one's own
+// video, ErrConflict when the vote exists: the primary key (video_id,
+// user_id) decides between concurrent identical votes. With needConfirmed
+// the vote of a player whose email is unconfirmed is pending: kept, but
+// out of counts until ConfirmEmail. It answers the video's owner.
+func (d *DB) CastVote(ctx context.Context, videoID, userID string, needConfirmed bool) (owner string, pending bool, err error) {
 	err = d.bun.NewSelect().Table("videos").Column("user_id").
 		Where("id = ? AND status = ?", videoID, StatusProcessed).Scan(ctx, &owner)
 	if err != nil {
-		return "", fmt.Errorf("vote for %s: %w", videoID, notFound(err))
+		return "", false, fmt.Errorf("vote for %s: %w", videoID, notFound(err))
 	}
 	if owner == userID {
-		return "", fmt.Errorf("vote for %s: %w", videoID, ErrOwnVideo)
+		return "", false, fmt.Errorf("vote for %s: %w", videoID, ErrOwnVideo)
 	}
-	res, err := d.bun.NewRaw(
-		"INSERT INTO votes (video_id, user_id) VALUES (?, ?) ON CONFLICT (video_id, user_id) DO NOTHING",
-		videoID, userID).Exec(ctx)
+	// FOR SHARE holds the voter's row until the vote commits, so a
+	// confirmation at the same moment waits and then counts this vote.
+	var rows []bool
+	err = d.bun.NewRaw(`INSERT INTO votes (video_id, user_id, pending)
+		SELECT ?, u.id, ? AND u.email_verified_at IS NULL FROM users AS u WHERE u.id = ? FOR SHARE
+		ON CONFLICT (video_id, user_id) DO NOTHING RETURNING pending`,
+		videoID, needConfirmed, userID).Scan(ctx, &rows)
 	if err != nil {
-		return "", fmt.Errorf("vote for %s: %w", videoID, err)
+		return "", false, fmt.Errorf("vote for %s: %w", videoID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return "", fmt.Errorf("vote for %s: %w", videoID, err)
-	} else if n == 0 {
-		return "", fmt.Errorf("vote for %s: %w", videoID, ErrAlreadyVoted)
+	if len(rows) == 0 {
+		return "", false, fmt.Errorf("vote for %s: %w", videoID, ErrAlreadyVoted)
 	}
-	return owner, nil
+	return owner, rows[0], nil
 }
 
 // RankedPlayer is one line of the ranking.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/uptrace/bun"
 )
 
 // ErrEmailTaken is the ErrConflict of a signup with a registered email.
@@ -12,11 +14,15 @@ var ErrEmailTaken = fmt.Errorf("email taken: %w", ErrConflict)
 // CreateUser inserts u; ErrEmailTaken when the email, or another address
 // of its mailbox (EmailKey), is taken.
 func (d *DB) CreateUser(ctx context.Context, u *User) error {
+	return insertUser(ctx, d.bun, u)
+}
+
+func insertUser(ctx context.Context, idb bun.IDB, u *User) error {
 	u.Email = strings.ToLower(u.Email)
 	if u.EmailKey == "" {
 		u.EmailKey = u.Email
 	}
-	if _, err := d.bun.NewInsert().Model(u).Returning("created_at").Exec(ctx); err != nil {
+	if _, err := idb.NewInsert().Model(u).Returning("created_at").Exec(ctx); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("email %s: %w", u.Email, ErrEmailTaken)
 		}

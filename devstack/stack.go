@@ -20,6 +20,9 @@ const (
 	StackTemporalUI   = 8233
 	StackKafkaPort    = 19092
 	StackS3Port       = 7070
+	// Mailpit: SMTP for the services, its UI and REST API for people.
+	StackMailpitSMTPPort = 1025
+	StackMailpitHTTPPort = 8025
 )
 
 // The local S3 server's keys, given to it and to the services: outside the
@@ -34,7 +37,8 @@ type StackOptions struct {
 	Dir          string // data of every server, and their logs under logs/
 	TemporalBin  string
 	VersityGWBin string
-	BrokerBin    string   // the Kafka-protocol broker program (anb-broker)
+	BrokerBin    string // the Kafka-protocol broker program (anb-broker)
+	MailpitBin   string
 	KafkaTopics  []string // created at start
 	// SearchAttributes are registered on Temporal, as name=Type.
 	SearchAttributes map[string]string
@@ -46,6 +50,7 @@ type Stack struct {
 	Postgres  *Postgres
 	Temporal  *Temporal
 	S3        *S3
+	Mailpit   *Mailpit
 	KafkaAddr string
 	stops     []func()
 }
@@ -102,6 +107,15 @@ func StartStack(ctx context.Context, o StackOptions) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.stops = append(s.stops, func() { _ = s.S3.Stop() })
+
+	o.Log.Info("starting mailpit", "smtp", StackMailpitSMTPPort, "http", StackMailpitHTTPPort)
+	if s.Mailpit, err = StartMailpit(ctx, MailpitOptions{
+		Bin: o.MailpitBin, SMTPPort: StackMailpitSMTPPort, HTTPPort: StackMailpitHTTPPort,
+		Database: filepath.Join(o.Dir, "mailpit.db"), Log: logFile("mailpit"),
+	}); err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, func() { _ = s.Mailpit.Stop() })
 	return s, nil
 }
 
@@ -125,10 +139,11 @@ ANB Rising Stars Showcase is running.
   Metrics          http://%s/metrics (api), http://127.0.0.1:9101/metrics (bridge)
   Kafka broker     %s (topic %s)
   S3 (versitygw)   %s (bucket %s)
+  Mail (Mailpit)   SMTP %s, messages at %s/api/v1/messages (confirmation links are also logged)
   PostgreSQL       %s
   Data and logs    %s
 
 Press Ctrl-C to stop everything.
 
-`, httpAddr, httpAddr, s.Temporal.UIURL(), s.Temporal.Address(), httpAddr, s.KafkaAddr, topic, s.S3.Endpoint(), bucket, s.Postgres.DSN(), dir)
+`, httpAddr, httpAddr, s.Temporal.UIURL(), s.Temporal.Address(), httpAddr, s.KafkaAddr, topic, s.S3.Endpoint(), bucket, s.Mailpit.SMTPAddr(), s.Mailpit.APIURL(), s.Postgres.DSN(), dir)
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // servers are this package's real servers, started by the first test that asks.
-var servers = testenv.New(testenv.Need{Postgres: true})
+var servers = testenv.New(testenv.Need{Postgres: true, Mailpit: true})
 
 // testEnv is the servers of a test that called servers.Get.
 func testEnv() *testenv.Env { return servers.Env() }

@@ -37,8 +37,9 @@ func TestSignup(t *testing.T) {
 	assert.Equal(t, "Pérez", user["last_name"])
 	assert.Equal(t, "Bogotá", user["city"])
 	assert.Equal(t, "Colombia", user["country"])
+	assert.Equal(t, false, user["email_verified"], "a new account's email is unconfirmed")
 	assert.NotContains(t, user, "password_hash")
-	assert.Len(t, user, 6)
+	assert.Len(t, user, 7)
 
 	t.Run("duplicate email in another case", func(t *testing.T) {
 		r := h.json("POST", "/api/auth/signup", "", signupBody(strings.ToUpper(email)))

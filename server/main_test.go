@@ -115,6 +115,10 @@ func testOptions(wf videos.Workflows) Options {
 		// logins queue for a slot instead of being told to come back.
 		Limits:   ratelimit.Limits{LoginWindow: 15 * time.Minute, HashWait: 30 * time.Second},
 		Instance: "api-test-1",
+		// Signups write their confirmation mail, as in production; no
+		// relay sends it here.
+		Verify: &VerifyOptions{Secret: []byte(testSecret), TTL: 48 * time.Hour, BaseURL: "http://anb.test",
+			ResendsPerAccountPerHour: 3, ResendsPerAddressPerHour: 10},
 		Ready: map[string]func(context.Context) error{
 			"postgresql": testEnv().DB.Ping, "s3": testEnv().Store.Ping,
 		},

@@ -98,6 +98,28 @@ type Options struct {
 	// reconnects), EventsWriteTimeout bounds one write to it; zero is off.
 	EventsPerPlayer, EventsPerVideo   int
 	EventsMaxLife, EventsWriteTimeout time.Duration
+	// Verify sends a confirmation link with every signup; nil sends none.
+	Verify *VerifyOptions
+	// VotesNeedVerifiedEmail keeps the votes of players whose email is
+	// unconfirmed out of counts and rankings until they confirm it.
+	VotesNeedVerifiedEmail bool
+}
+
+// VerifyOptions are the email confirmation's settings.
+type VerifyOptions struct {
+	// Secret signs the links; TTL is how long one serves.
+	Secret []byte
+	TTL    time.Duration
+	// BaseURL is the site's public address, which the links point to.
+	BaseURL string
+	// Notify wakes the mail relay after a message is committed.
+	Notify func()
+	// ResendsPerAccountPerHour and ResendsPerAddressPerHour bound the
+	// "send a new link" requests; 0 is no limit.
+	ResendsPerAccountPerHour int
+	ResendsPerAddressPerHour int
+	// LogLinks prints every link in the log (development).
+	LogLinks bool
 }
 
 // Server holds the options and the state built from them once, by New.
@@ -109,6 +131,7 @@ type Server struct {
 	owners   *cache.Players
 	catalog  *catalog.Catalog
 	accounts *accounts.Service
+	verify   *accounts.Verifier
 	votes    *votes.Service
 	// sessions checks tokens against the sign-outs of every instance.
 	sessions *session.Sessions
@@ -125,6 +148,10 @@ type Server struct {
 // database's notifications; until then the player cache serves nothing
 // from memory.
 func New(o Options) (*Server, error) {
+	if o.VotesNeedVerifiedEmail && o.Verify == nil {
+		// Nobody could ever confirm, so no such vote would ever count.
+		return nil, errors.New("votes that need a confirmed email need the confirmation mail (Options.Verify)")
+	}
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)
 	var revoked session.RevokedStore
@@ -133,8 +160,19 @@ func New(o Options) (*Server, error) {
 	}
 	s.sessions = session.NewSessions(o.Tokens, revoked, o.Log.With("component", "sessions"))
 	s.catalog = catalog.New(o.DB, o.Store, s.owners, o.RankingTTL, o.RankingTimeout, o.PublicCacheTTL)
-	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes}
+	s.votes = &votes.Service{Store: o.DB, Lists: s.catalog, Players: s.owners, Limit: s.throttle.Votes,
+		NeedConfirmed: o.VotesNeedVerifiedEmail}
 	s.accounts = s.newAccounts()
+	if v := o.Verify; v != nil {
+		s.verify = &accounts.Verifier{
+			Store: o.DB, Secret: v.Secret, TTL: v.TTL, BaseURL: v.BaseURL, Notify: v.Notify,
+			Lists: s.catalog, Players: s.owners,
+			ResendsPerAccount: v.ResendsPerAccountPerHour, ResendWindow: time.Hour,
+			ResendAddress: ratelimit.NewKeyed(v.ResendsPerAddressPerHour, time.Hour),
+			LogLinks:      v.LogLinks, Log: o.Log,
+		}
+		s.accounts.Verify = s.verify
+	}
 	changes := videos.NewChanges(o.DB, videos.StreamLimits{PerPlayer: o.EventsPerPlayer, PerVideo: o.EventsPerVideo})
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
 		Changes: changes, Log: o.Log}
@@ -152,7 +190,7 @@ func New(o Options) (*Server, error) {
 		MaxUploadBytes: o.MaxUploadBytes, Rules: o.Rules, BodyPace: o.BodyPace,
 		DevCookies: o.DevCookies, EventsHeartbeat: o.EventsHeartbeat,
 		EventsMaxLife: o.EventsMaxLife, EventsWriteTimeout: o.EventsWriteTimeout,
-		Accounts: s.accounts, Votes: s.votes, Videos: vids, Uploads: ups, Resumable: resumable, Catalog: s.catalog, Players: s.owners,
+		Accounts: s.accounts, Verify: s.verify, Votes: s.votes, Videos: vids, Uploads: ups, Resumable: resumable, Catalog: s.catalog, Players: s.owners,
 		Metrics: s.metrics,
 	})
 	if o.DB != nil {

@@ -154,7 +154,12 @@ func (s *Server) uploadOrigin() string {
 // newSite builds the web app, which the router serves for every GET or
 // HEAD outside /api and the operational paths.
 func (s *Server) newSite() (*web.Server, error) {
+	var verify web.Verify
+	if s.verify != nil { // a nil *Verifier in the interface would not read as none
+		verify = s.verify
+	}
 	site, err := web.New(web.Server{
+		Verify:  verify,
 		Catalog: webCatalog{s.catalog}, Sessions: webSessions{s.sessions, s.Log}, Log: s.Log.With("component", "web"),
 		Accounts: s.accounts, Votes: s.votes, Metrics: s.metrics, SecureCookies: !s.DevCookies,
 		MediaOrigin: s.mediaOrigin(), Audits: s.lastAudit(), UploadOrigin: s.uploadOrigin(),

@@ -28,9 +28,10 @@ type Accounts interface {
 	LogIn(ctx context.Context, email, password string, c accounts.Client) (accounts.Session, error)
 }
 
-// Votes records votes: *votes.Service.
+// Votes records votes: *votes.Service. pending says the vote counts once
+// the voter confirms the email.
 type Votes interface {
-	Vote(ctx context.Context, videoID, voter string) error
+	Cast(ctx context.Context, videoID, voter string) (pending bool, err error)
 }
 
 // Metrics counts what the forms decide.
@@ -60,8 +61,12 @@ func clientOf(r *http.Request) client {
 // ServeForm answers a browser's own post of the form name: signup, login,
 // logout or vote.
 func (s *Server) ServeForm(w http.ResponseWriter, r *http.Request, name string) {
-	if name == "vote" {
+	switch name {
+	case "vote":
 		s.voteForm(w, r)
+		return
+	case "resend":
+		s.resendForm(w, r)
 		return
 	}
 	page := name
@@ -204,10 +209,13 @@ func (s *Server) voteForm(w http.ResponseWriter, r *http.Request) {
 	msg := app.MsgVoted
 	if !session.SameOrigin(r) {
 		msg = session.MsgCSRF
-	} else if err := s.Votes.Vote(r.Context(), id, voter); err != nil {
+	} else if pending, err := s.Votes.Cast(r.Context(), id, voter); err != nil {
 		msg = s.problemOf(w, err).detail
 	} else {
 		s.Metrics.Vote()
+		if pending {
+			msg = app.MsgVotePending
+		}
 	}
 	SetFlash(w, msg, s.SecureCookies)
 	http.Redirect(w, r, back, http.StatusSeeOther)

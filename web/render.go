@@ -16,7 +16,9 @@ type page struct {
 	Title    string
 	Nav      string // the active menu entry
 	SignedIn bool
-	Data     any
+	// Unverified shows the banner that asks to confirm the email.
+	Unverified bool
+	Data       any
 }
 
 // formField is one labelled input of a form page, with what a failed
@@ -54,7 +56,7 @@ func newPages(a *assets) (*pages, error) {
 		return nil, fmt.Errorf("parse layout: %w", err)
 	}
 	p := &pages{sets: map[string]*template.Template{}}
-	for _, name := range []string{"gallery", "rankings", "signup", "login", "upload", "myvideos", "notfound"} {
+	for _, name := range []string{"gallery", "rankings", "signup", "login", "upload", "myvideos", "notfound", "verify"} {
 		t, err := base.Clone()
 		if err == nil {
 			t, err = t.ParseFS(templateFiles, "templates/"+name+".html")
@@ -70,8 +72,9 @@ func newPages(a *assets) (*pages, error) {
 // render writes a whole page or, if the template fails, a plain 500: the
 // page is built in memory first so a failure never sends half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
-	if _, ok := s.Sessions.Viewer(r); ok {
+	if viewer, ok := s.Sessions.Viewer(r); ok {
 		p.SignedIn = true
+		p.Unverified = s.unverified(r, viewer)
 	}
 	var buf bytes.Buffer
 	if err := s.pages.sets[name].ExecuteTemplate(&buf, "layout.html", p); err != nil {

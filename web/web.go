@@ -67,8 +67,11 @@ type Server struct {
 	Sessions Sessions
 	Accounts Accounts
 	Votes    Votes
-	Metrics  Metrics
-	Limits   UploadLimits
+	// Verify confirms emails and shows the banner until then; nil
+	// when no confirmation is sent.
+	Verify  Verify
+	Metrics Metrics
+	Limits  UploadLimits
 	// SecureCookies marks the session and flash cookies Secure (off only
 	// for a development server reached over plain HTTP).
 	SecureCookies bool
@@ -89,7 +92,7 @@ type Server struct {
 
 // Paths are the page routes, for routers that register paths one by one.
 func Paths() []string {
-	return []string{"/", "/signup", "/login", "/upload", "/my-videos", "/rankings"}
+	return []string{"/", "/signup", "/login", "/upload", "/my-videos", "/rankings", "/verify"}
 }
 
 // AssetPrefix is where the static files are served.
@@ -153,6 +156,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.simple(w, r, "upload", "Subir video", true)
 	case "/my-videos":
 		s.simple(w, r, "myvideos", "Mis videos", true)
+	case "/verify":
+		s.verify(w, r)
 	default:
 		s.NotFound(w, r)
 	}

@@ -48,7 +48,7 @@ func (fakeSessions) End(context.Context, string) error { return nil }
 func newTestServer(t *testing.T, cat *fakeCatalog, user string) *Server {
 	t.Helper()
 	s, err := New(Server{
-		Catalog: cat, Sessions: fakeSessions{user}, MediaOrigin: "http://127.0.0.1:7070",
+		Catalog: cat, Sessions: fakeSessions{user}, Verify: &fakeVerify{verified: true}, MediaOrigin: "http://127.0.0.1:7070",
 		UploadOrigin: "http://127.0.0.1:7070",
 		Limits:       UploadLimits{MaxBytes: 100 << 20, MinSeconds: 20, MaxSeconds: 60, MinShortSide: 1080},
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),

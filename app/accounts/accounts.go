@@ -108,6 +108,8 @@ type Service struct {
 	FailuresPerAccount int
 	Window             time.Duration
 	Log                *slog.Logger
+	// Verify sends a confirmation link with every signup; nil sends none.
+	Verify *Verifier
 
 	// SignupNetworks counts signups per network (ratelimit.NetworkKey),
 	// beside Signups per address; nil counts none.
@@ -191,7 +193,7 @@ func (a *Service) SignUp(ctx context.Context, s Signup, addr string) (*db.User, 
 		EmailKey: emailcheck.Key(s.Email), SignupNetwork: network,
 	}
 	// The unique index settles signups of one email on two instances.
-	if err := a.Store.CreateUser(ctx, u); err != nil {
+	if err := a.create(ctx, u); err != nil {
 		return nil, fmt.Errorf("sign up: %w", err)
 	}
 	return u, nil

@@ -13,11 +13,12 @@ import (
 	"github.com/anb-showcase/anb/db"
 )
 
-// Store records votes: *db.DB. It answers the video's owner, or
-// db.ErrNotFound (no such published video), db.ErrOwnVideo or
-// db.ErrAlreadyVoted; the database settles races.
+// Store records votes: *db.DB. It answers the video's owner and whether
+// the vote waits for its voter's confirmation, or db.ErrNotFound (no such
+// published video), db.ErrOwnVideo or db.ErrAlreadyVoted; the database
+// settles races.
 type Store interface {
-	Vote(ctx context.Context, videoID, userID string) (owner string, err error)
+	CastVote(ctx context.Context, videoID, userID string, needConfirmed bool) (owner string, pending bool, err error)
 }
 
 // Lists are the public pages a vote changes: *catalog.Catalog.
@@ -38,23 +39,35 @@ type Service struct {
 	Players Players
 	// Limit bounds a player's vote attempts.
 	Limit Limiter
+	// NeedConfirmed keeps the votes of players whose email is unconfirmed
+	// out of counts and rankings until they confirm it.
+	NeedConfirmed bool
 }
 
-// Vote records voter's vote for videoID and drops what it changed from
-// this instance's caches; other instances learn of it from the database.
+// Vote records voter's vote for videoID; see Cast.
 func (s *Service) Vote(ctx context.Context, videoID, voter string) error {
+	_, err := s.Cast(ctx, videoID, voter)
+	return err
+}
+
+// Cast records voter's vote for videoID and drops what it changed from
+// this instance's caches; other instances learn of it from the database.
+// pending says the vote counts only once the voter confirms the email.
+func (s *Service) Cast(ctx context.Context, videoID, voter string) (pending bool, err error) {
 	if wait, ok := s.Limit.Take(voter); !ok {
-		return &app.TooManyError{Limit: "votes_per_minute", Wait: wait}
+		return false, &app.TooManyError{Limit: "votes_per_minute", Wait: wait}
 	}
 	if _, err := uuid.Parse(videoID); err != nil {
-		return fmt.Errorf("vote for %q: %w", videoID, db.ErrNotFound)
+		return false, fmt.Errorf("vote for %q: %w", videoID, db.ErrNotFound)
 	}
-	owner, err := s.Store.Vote(ctx, videoID, voter)
+	owner, pending, err := s.Store.CastVote(ctx, videoID, voter, s.NeedConfirmed)
 	if err != nil {
-		return err
+		return false, err
 	}
-	s.Lists.Voted()
-	s.Players.Invalidate(owner) // the owner's detail counts it at once
+	if !pending {
+		s.Lists.Voted()
+		s.Players.Invalidate(owner) // the owner's detail counts it at once
+	}
 	s.Players.Invalidate(voter) // and the voter's gallery shows it
-	return nil
+	return pending, nil
 }

@@ -17,22 +17,23 @@ import (
 
 // fakeStore knows published videos by owner and the votes cast.
 type fakeStore struct {
-	published map[string]string // video -> owner
-	votes     map[[2]string]bool
+	published   map[string]string // video -> owner
+	votes       map[[2]string]bool
+	unconfirmed map[string]bool // players whose email is unconfirmed
 }
 
-func (f *fakeStore) Vote(_ context.Context, video, user string) (string, error) {
+func (f *fakeStore) CastVote(_ context.Context, video, user string, needConfirmed bool) (string, bool, error) {
 	owner, ok := f.published[video]
 	switch {
 	case !ok:
-		return "", fmt.Errorf("vote for %s: %w", video, db.ErrNotFound)
+		return "", false, fmt.Errorf("vote for %s: %w", video, db.ErrNotFound)
 	case owner == user:
-		return "", fmt.Errorf("vote for %s: %w", video, db.ErrOwnVideo)
+		return "", false, fmt.Errorf("vote for %s: %w", video, db.ErrOwnVideo)
 	case f.votes[[2]string{video, user}]:
-		return "", fmt.Errorf("vote for %s: %w", video, db.ErrAlreadyVoted)
+		return "", false, fmt.Errorf("vote for %s: %w", video, db.ErrAlreadyVoted)
 	}
 	f.votes[[2]string{video, user}] = true
-	return owner, nil
+	return owner, needConfirmed && f.unconfirmed[user], nil
 }
 
 type lists struct{ dropped int }
@@ -81,4 +82,30 @@ func TestVotesPerMinute(t *testing.T) {
 	assert.Equal(t, "votes_per_minute", tm.Limit)
 	assert.Len(t, store.votes, 1)
 	assert.NoError(t, s.Vote(context.Background(), video, "cai"), "another player has their own count")
+}
+
+func TestPendingVote(t *testing.T) {
+	video := uuid.NewString()
+	store := &fakeStore{published: map[string]string{video: "ana"}, votes: map[[2]string]bool{},
+		unconfirmed: map[string]bool{"bea": true}}
+	for _, need := range []bool{false, true} {
+		t.Run(fmt.Sprintf("need confirmed %v", need), func(t *testing.T) {
+			clear(store.votes)
+			l, p := &lists{}, &players{}
+			s := &Service{Store: store, Lists: l, Players: p, Limit: ratelimit.NewKeyed(0, time.Minute), NeedConfirmed: need}
+			pending, err := s.Cast(context.Background(), video, "bea")
+			require.NoError(t, err)
+			assert.Equal(t, need, pending, "an unconfirmed voter's vote waits only when the setting asks")
+			if need {
+				assert.Zero(t, l.dropped, "a pending vote changes no count")
+				assert.Equal(t, []string{"bea"}, p.dropped, "the voter's gallery shows it as voted")
+			} else {
+				assert.Equal(t, 1, l.dropped)
+				assert.Equal(t, []string{"ana", "bea"}, p.dropped)
+			}
+			pending, err = s.Cast(context.Background(), video, "cai")
+			require.NoError(t, err)
+			assert.False(t, pending, "a confirmed voter's vote counts at once")
+		})
+	}
 }

@@ -51,6 +51,7 @@ func checks() []check {
 		{name: "slowbody", run: checkSlowBody},
 		{name: "ranking", run: checkRanking},
 		{name: "forwarded", cluster: true, run: checkForwarded},
+		{name: "verify", run: checkVerify},
 	}
 }
 

@@ -110,6 +110,30 @@ type Config struct {
 	// client; empty trusts none, so the header is ignored.
 	TrustedProxies []netip.Prefix `env:"ANB_TRUSTED_PROXIES" envSeparator:","`
 
+	// Email confirmation: a signed, single-use link valid for VerifyTTL,
+	// sent at signup through the mail outbox; PublicURL is the site's
+	// address the links point to. Resends of a link are limited per
+	// account and per client address.
+	PublicURL                      string        `env:"ANB_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	VerifyTTL                      time.Duration `env:"ANB_VERIFY_TTL" envDefault:"48h"`
+	VerifyResendsPerAccountPerHour int           `env:"ANB_VERIFY_RESENDS_PER_ACCOUNT_PER_HOUR" envDefault:"3"`
+	VerifyResendsPerAddressPerHour int           `env:"ANB_VERIFY_RESENDS_PER_ADDRESS_PER_HOUR" envDefault:"10"`
+	// VotesNeedVerifiedEmail records the votes of unconfirmed accounts as
+	// pending: they count from the moment the email is confirmed. Off by
+	// default, as the statement's contract has it; on in the AWS stack.
+	VotesNeedVerifiedEmail bool `env:"ANB_VOTES_NEED_VERIFIED_EMAIL" envDefault:"false"`
+	// The mail server (Mailpit locally, Amazon SES on AWS): STARTTLS when
+	// offered, required unless the server is on loopback; a username turns
+	// on authentication.
+	SMTPAddr     string        `env:"ANB_SMTP_ADDR" envDefault:"127.0.0.1:1025"`
+	SMTPUsername string        `env:"ANB_SMTP_USERNAME"`
+	SMTPPassword string        `env:"ANB_SMTP_PASSWORD"`
+	SMTPTimeout  time.Duration `env:"ANB_SMTP_TIMEOUT" envDefault:"30s"`
+	// MailFrom is the sender's address (an SES identity's domain on
+	// AWS), MailFromName the name shown beside it.
+	MailFrom     string `env:"ANB_MAIL_FROM" envDefault:"no-reply@anb.localhost"`
+	MailFromName string `env:"ANB_MAIL_FROM_NAME" envDefault:"ANB Rising Stars"`
+
 	MaxUploadBytes int64 `env:"ANB_MAX_UPLOAD_BYTES" envDefault:"104857600"`
 	// UploadSessionTTL is how long an unfinished resumable upload lives
 	// before the reconcile run aborts it.
@@ -210,6 +234,7 @@ type Config struct {
 	TemporalBin  string `env:"ANB_TEMPORAL_BIN"`
 	VersityGWBin string `env:"ANB_VERSITYGW_BIN"`
 	BrokerBin    string `env:"ANB_BROKER_BIN"`
+	MailpitBin   string `env:"ANB_MAILPIT_BIN"`
 	// ANB_DEV_CLUSTER=true turns `anb dev` into many instances on one
 	// machine: HAProxy on the API address in front of several API
 	// processes (the first on its port + 1, the next on + 2...), and

@@ -38,7 +38,7 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		brokerBin = filepath.Join(filepath.Dir(self), "anb-broker")
 	}
 	stack, err := devstack.StartStack(ctx, devstack.StackOptions{
-		Dir: data, TemporalBin: cfg.TemporalBin, VersityGWBin: cfg.VersityGWBin, BrokerBin: brokerBin,
+		Dir: data, TemporalBin: cfg.TemporalBin, VersityGWBin: cfg.VersityGWBin, BrokerBin: brokerBin, MailpitBin: cfg.MailpitBin,
 		KafkaTopics: []string{cfg.KafkaTopic, cfg.KafkaDLQTopic}, SearchAttributes: processing.SearchAttributeTypes(), Log: log,
 	})
 	if err != nil {
@@ -76,7 +76,11 @@ func runDev(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		"ANB_S3_ENDPOINT="+cfg.S3Endpoint,
 		"ANB_S3_ACCESS_KEY="+cfg.S3AccessKey,
 		"ANB_S3_SECRET_KEY="+cfg.S3SecretKey,
+		"ANB_SMTP_ADDR="+stack.Mailpit.SMTPAddr(),
 	)
+	if _, ok := os.LookupEnv("ANB_PUBLIC_URL"); !ok {
+		env = append(env, "ANB_PUBLIC_URL=http://"+cfg.HTTPAddr) // where the confirmation links point
+	}
 	children := devstack.SingleChildren(self, env)
 	banner := stack.Banner(cfg.HTTPAddr, cfg.KafkaTopic, cfg.S3Bucket, data)
 	if cfg.DevCluster {

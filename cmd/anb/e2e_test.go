@@ -38,6 +38,29 @@ type stack struct {
 
 func startStack(t *testing.T, adjust ...func(*Config)) *stack {
 	t.Helper()
+	cfg := testConfig(t, adjust...)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.PublicURL = "http://" + ln.Addr().String()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 3)
+	go func() { done <- serveAPI(ctx, cfg, log.With("service", "api"), ln) }()
+	go func() { done <- runBridge(ctx, cfg, log.With("service", "bridge")) }()
+	go func() { done <- runWorker(ctx, cfg, log.With("service", "worker")) }()
+	t.Cleanup(func() {
+		cancel()
+		for range 3 {
+			assert.NoError(t, <-done)
+		}
+	})
+	return &stack{baseURL: "http://" + ln.Addr().String(), cfg: cfg}
+}
+
+// testConfig is the configuration of the services against env's servers,
+// changed by adjust.
+func testConfig(t *testing.T, adjust ...func(*Config)) *Config {
+	t.Helper()
 	cfg, err := loadConfig()
 	require.NoError(t, err)
 	cfg.DatabaseURL = testEnv().Postgres.DSN()
@@ -56,25 +79,11 @@ func startStack(t *testing.T, adjust ...func(*Config)) *stack {
 	cfg.JWTSecret = "e2e-secret-e2e-secret-e2e-secret-e2e-secret"
 	cfg.BcryptCost = 10
 	cfg.TempDir = t.TempDir()
+	cfg.SMTPAddr = testEnv().Mailpit.SMTPAddr()
 	for _, f := range adjust {
 		f(cfg)
 	}
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 3)
-	go func() { done <- serveAPI(ctx, cfg, log.With("service", "api"), ln) }()
-	go func() { done <- runBridge(ctx, cfg, log.With("service", "bridge")) }()
-	go func() { done <- runWorker(ctx, cfg, log.With("service", "worker")) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 3 {
-			assert.NoError(t, <-done)
-		}
-	})
-	return &stack{baseURL: "http://" + ln.Addr().String(), cfg: cfg}
+	return cfg
 }
 
 func (s *stack) do(t *testing.T, method, path, token string, body io.Reader, contentType string) (int, []byte) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	netmail "net/mail"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -16,6 +17,7 @@ import (
 	"github.com/anb-showcase/anb/bodypace"
 	"github.com/anb-showcase/anb/connect"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/mail"
 	"github.com/anb-showcase/anb/outbox"
 	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/server"
@@ -49,6 +51,10 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	writer := outbox.NewKafkaWriter(cfg.KafkaBrokers, kafkaSec.Transport())
 	defer writer.Close()
 	relay := outbox.NewRelay(d, writer, log.With("component", "outbox"))
+	mailRelay, err := cfg.mailRelay(d, log.With("component", "mail"))
+	if err != nil {
+		return err
+	}
 
 	// Temporal is needed only to cancel the processing of deleted videos
 	// and for /readyz: the API serves while it is down (an upload only
@@ -87,6 +93,13 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 			MinDuration: cfg.MinVideoDuration, MaxDuration: cfg.MaxVideoDuration, MinShortSide: cfg.MinVideoShortSide,
 		},
 		Instance: cfg.instanceID(),
+		Verify: &server.VerifyOptions{
+			Secret: secret, TTL: cfg.VerifyTTL, BaseURL: cfg.PublicURL, Notify: mailRelay.Notify,
+			ResendsPerAccountPerHour: cfg.VerifyResendsPerAccountPerHour,
+			ResendsPerAddressPerHour: cfg.VerifyResendsPerAddressPerHour,
+			LogLinks:                 cfg.Dev,
+		},
+		VotesNeedVerifiedEmail: cfg.VotesNeedVerifiedEmail,
 		Ready: map[string]func(context.Context) error{
 			"postgresql": d.Ping,
 			"s3":         store.Ping,
@@ -122,6 +135,7 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 	g, ctx := errgroup.WithContext(ctx)
 	telemetry.ServeInternal(ctx, cfg.MetricsAddr, metricsMux, log)
 	g.Go(func() error { return relay.Run(ctx) })
+	g.Go(func() error { return mailRelay.Run(ctx) })
 	g.Go(func() error {
 		log.Info("api listening", "addr", ln.Addr().String())
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -136,6 +150,27 @@ func serveAPI(ctx context.Context, cfg *Config, log *slog.Logger, ln net.Listene
 		return httpSrv.Shutdown(shutdownCtx)
 	})
 	return g.Wait()
+}
+
+// mailRelay delivers the mail outbox through the configured SMTP server.
+func (c *Config) mailRelay(d *db.DB, log *slog.Logger) (*outbox.MailRelay, error) {
+	from, err := netmail.ParseAddress(c.MailFrom)
+	if err != nil {
+		return nil, fmt.Errorf("ANB_MAIL_FROM: %w", err)
+	}
+	if from.Address != c.MailFrom {
+		return nil, fmt.Errorf("ANB_MAIL_FROM must be a bare address (the name is ANB_MAIL_FROM_NAME): %q", c.MailFrom)
+	}
+	from.Name = c.MailFromName
+	templates, err := mail.NewTemplates()
+	if err != nil {
+		return nil, err
+	}
+	sender := &mail.SMTP{
+		Addr: c.SMTPAddr, Username: c.SMTPUsername, Password: c.SMTPPassword, From: from,
+		Timeout: c.SMTPTimeout, RequireTLS: !isLoopback(c.SMTPAddr),
+	}
+	return outbox.NewMailRelay(d, templates, sender, log), nil
 }
 
 // newAPI builds the server and, with ANB_METRICS_ADDR set, the

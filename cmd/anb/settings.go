@@ -13,7 +13,8 @@ import (
 func requiredSettings(command string) []string {
 	switch command {
 	case "api":
-		return []string{"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET"}
+		return []string{"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET",
+			"ANB_PUBLIC_URL", "ANB_SMTP_ADDR", "ANB_MAIL_FROM"}
 	case "bridge":
 		return []string{"ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS"}
 	case "worker":

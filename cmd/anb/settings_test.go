@@ -9,11 +9,13 @@ import (
 )
 
 // allRequired is every setting some service requires.
-var allRequired = []string{"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET"}
+var allRequired = []string{"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET",
+	"ANB_PUBLIC_URL", "ANB_SMTP_ADDR", "ANB_MAIL_FROM"}
 
 func TestMissingSettingsAreNamedPerService(t *testing.T) {
 	for command, want := range map[string][]string{
-		"api":     {"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET"},
+		"api": {"ANB_DATABASE_URL", "ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET", "ANB_JWT_SECRET",
+			"ANB_PUBLIC_URL", "ANB_SMTP_ADDR", "ANB_MAIL_FROM"},
 		"bridge":  {"ANB_KAFKA_BROKERS", "ANB_TEMPORAL_ADDRESS"},
 		"worker":  {"ANB_DATABASE_URL", "ANB_TEMPORAL_ADDRESS", "ANB_S3_BUCKET"},
 		"migrate": {"ANB_DATABASE_URL"},

@@ -31,9 +31,12 @@ func (s *Stack) Env(name string, extra ...string) []string {
 		"ANB_BCRYPT_COST=10",
 		"ANB_TEMP_DIR="+s.Dir,
 		"ANB_LOG_LEVEL=info",
+		// No mail server here: the confirmation mail waits in the outbox.
+		"ANB_SMTP_ADDR=127.0.0.1:1",
+		"ANB_MAIL_FROM=no-reply@anb.localhost",
 	)
 	if port, ok := s.Ports[name]; ok {
-		env = append(env, "ANB_HTTP_ADDR="+devstack.Addr(port))
+		env = append(env, "ANB_HTTP_ADDR="+devstack.Addr(port), "ANB_PUBLIC_URL=http://"+devstack.Addr(port))
 	}
 	env = append(env, s.opts.Env...)
 	return append(env, extra...)

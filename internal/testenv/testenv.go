@@ -28,7 +28,7 @@ const (
 
 // Need selects the servers a package uses.
 type Need struct {
-	Postgres, Temporal, Kafka, S3 bool
+	Postgres, Temporal, Kafka, S3, Mailpit bool
 }
 
 // Env is a running set of servers. Fields of servers not asked for are nil.
@@ -38,6 +38,7 @@ type Env struct {
 	Temporal *devstack.Temporal
 	Kafka    *devstack.Kafka
 	S3       *devstack.S3
+	Mailpit  *devstack.Mailpit
 	DB       *db.DB
 	Store    *storage.Store
 	S3Config storage.Config
@@ -136,7 +137,47 @@ func Start(ctx context.Context, need Need) (env *Env, err error) {
 			return env, err
 		}
 	}
+	if need.Mailpit {
+		smtpPort, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		httpPort, err := devstack.FreePort()
+		if err != nil {
+			return env, err
+		}
+		env.Mailpit, err = devstack.StartMailpit(ctx, devstack.MailpitOptions{
+			Bin: mailpitBin(), SMTPPort: smtpPort, HTTPPort: httpPort, Log: logTo("mailpit"),
+		})
+		if err != nil {
+			return env, err
+		}
+		env.closers = append(env.closers, func() { _ = env.Mailpit.Stop() })
+	}
 	return env, nil
+}
+
+// MailpitVersion is the Mailpit the Makefile builds into .bin.
+const MailpitVersion = "v1.33.1"
+
+// mailpitBin is ANB_MAILPIT_BIN (set by the Makefile) or, for a plain
+// `go test`, the Makefile's build of it in the module's .bin folder.
+func mailpitBin() string {
+	if p := os.Getenv("ANB_MAILPIT_BIN"); p != "" {
+		return p
+	}
+	dir, err := os.Getwd()
+	for err == nil {
+		if _, statErr := os.Stat(filepath.Join(dir, "go.mod")); statErr == nil {
+			return filepath.Join(dir, ".bin", "mailpit-"+MailpitVersion, "mailpit")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return ""
 }
 
 // Close stops everything and removes the directory.

@@ -20,6 +20,7 @@ import {
   aws_rds as rds,
   aws_s3 as s3,
   aws_secretsmanager as secretsmanager,
+  aws_ses as ses,
 } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
@@ -121,6 +122,20 @@ export class AnbStack extends Stack {
     const temporalSecretArn = new CfnParameter(this, 'TemporalSecretArn', {
       type: 'String',
       description: 'Secrets Manager secret for Temporal Cloud: JSON {"apiKey": KEY} or {"cert": PEM, "key": PEM}, optionally "opsApiKey" (adds search attributes).',
+    });
+
+    // ---- Email confirmation: mail through Amazon SES (SMTP interface).
+    const publicUrl = new CfnParameter(this, 'PublicUrl', {
+      type: 'String', allowedPattern: '^https://[A-Za-z0-9.-]+(:[0-9]+)?$',
+      description: 'The site\'s public address (https://host), which the confirmation links in the mail point to.',
+    });
+    const mailDomain = new CfnParameter(this, 'MailDomain', {
+      type: 'String', allowedPattern: '^[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$',
+      description: 'Domain the confirmation mail is sent from (no-reply@<domain>): an SES identity with Easy DKIM; publish its DKIM CNAMEs.',
+    });
+    const smtpSecretArn = new CfnParameter(this, 'SmtpSecretArn', {
+      type: 'String',
+      description: 'Secrets Manager secret with the SES SMTP credentials: JSON {"username": ..., "password": ...} (an IAM user allowed ses:SendRawEmail, its SMTP password).',
     });
 
     // ---- Logs: every group with a retention, none with a fixed name.
@@ -243,6 +258,12 @@ export class AnbStack extends Stack {
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
     });
     const temporalSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'TemporalSecret', temporalSecretArn.valueAsString);
+    const smtpSecret = secretsmanager.Secret.fromSecretCompleteArn(this, 'SmtpSecret', smtpSecretArn.valueAsString);
+    // The sending domain, signed with Easy DKIM; the API sends through
+    // SES's SMTP endpoint of this region with the credentials above.
+    const mailIdentity = new ses.EmailIdentity(this, 'MailIdentity', {
+      identity: ses.Identity.domain(mailDomain.valueAsString),
+    });
 
     // ---- Kafka.
     const messaging = new Messaging(this, 'Kafka', { vpc, securityGroup: mskSg, logRetention: retention });
@@ -274,6 +295,9 @@ export class AnbStack extends Stack {
       dbSecret.grantRead(r);
       jwtSecret.grantRead(r);
       temporalSecret.grantRead(r);
+      if (role === 'api') {
+        smtpSecret.grantRead(r); // only the API sends mail
+      }
       // Every release, not only the current one: a rollback boots an older key.
       r.addToPolicy(new iam.PolicyStatement({
         actions: ['s3:GetObject'],
@@ -331,7 +355,7 @@ export class AnbStack extends Stack {
     };
 
     const launchTemplate = (name: string, role: Role, instanceType: string, sg: ec2.ISecurityGroup, r: iam.IRole,
-      signalResource: string, settings: Record<string, string>): ec2.LaunchTemplate =>
+      signalResource: string, settings: Record<string, string>, smtpSecretArn?: string): ec2.LaunchTemplate =>
       new ec2.LaunchTemplate(this, name, {
         machineImage,
         instanceType: new ec2.InstanceType(instanceType),
@@ -344,7 +368,7 @@ export class AnbStack extends Stack {
           role, settings, signalResource, region: this.region, stackName: this.stackName,
           releaseBucket: releaseBucket.valueAsString, releaseKey: releaseKey.valueAsString, releaseSha256: releaseSha256.valueAsString,
           parameterPath, dbSecretArn: dbSecret.secretArn, jwtSecretArn: jwtSecret.secretArn,
-          temporalSecretArn: temporalSecret.secretArn, mskClusterArn: clusterArn, metricsNamespace: s.metricsNamespace,
+          temporalSecretArn: temporalSecret.secretArn, smtpSecretArn, mskClusterArn: clusterArn, metricsNamespace: s.metricsNamespace,
           logGroups: Object.fromEntries(Object.entries(serviceLogs).map(([k, g]) => [k, g.logGroupName])),
           prometheusLogGroup: prometheusLogs.logGroupName, appPort: s.appPort,
           drainHookName: role === 'worker' ? drainHookName : undefined,
@@ -372,7 +396,12 @@ export class AnbStack extends Stack {
       ANB_HTTP_ADDR: `0.0.0.0:${s.appPort}`,
       ANB_TRUSTED_PROXIES: vpc.vpcCidrBlock,
       ANB_TEMP_DIR: '/var/lib/anb/tmp',
-    });
+      // Confirmation mail through SES; votes of unconfirmed accounts wait.
+      ANB_PUBLIC_URL: publicUrl.valueAsString,
+      ANB_SMTP_ADDR: `email-smtp.${this.region}.amazonaws.com:587`,
+      ANB_MAIL_FROM: `no-reply@${mailIdentity.emailIdentityName}`,
+      ANB_VOTES_NEED_VERIFIED_EMAIL: 'true',
+    }, smtpSecret.secretArn);
     const apiAsg = new autoscaling.AutoScalingGroup(this, 'ApiAsg', {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },

@@ -30,6 +30,8 @@ export interface UserDataProps {
   readonly dbSecretArn: string;
   readonly jwtSecretArn: string;
   readonly temporalSecretArn: string;
+  /** API only: the SES SMTP credentials, {"username", "password"}. */
+  readonly smtpSecretArn?: string;
   readonly mskClusterArn: string;
   readonly metricsNamespace: string;
   /** CloudWatch Logs group of each service's output, by service. */
@@ -127,6 +129,11 @@ else
   jq -r .key <<<"$temporal" > /run/anb/temporal.key
   chown anb:anb /run/anb/temporal.crt /run/anb/temporal.key
   printf 'ANB_TEMPORAL_TLS_CERT=/run/anb/temporal.crt\\nANB_TEMPORAL_TLS_KEY=/run/anb/temporal.key\\n' >> "$tmp"
+fi
+if [ -n "\${SMTP_SECRET_ARN:-}" ]; then
+  smtp=$(secret "$SMTP_SECRET_ARN")
+  echo "ANB_SMTP_USERNAME=$(jq -r .username <<<"$smtp")" >> "$tmp"
+  echo "ANB_SMTP_PASSWORD=$(jq -r .password <<<"$smtp")" >> "$tmp"
 fi
 echo "ANB_KAFKA_BROKERS=$(aws kafka get-bootstrap-brokers --region "$AWS_REGION" --cluster-arn "$MSK_CLUSTER_ARN" --query BootstrapBrokerStringSaslIam --output text)" >> "$tmp"
 chown anb:anb "$tmp"
@@ -428,6 +435,7 @@ export function instanceUserData(p: UserDataProps): ec2.UserData {
     `DB_SECRET_ARN=${p.dbSecretArn}`,
     `JWT_SECRET_ARN=${p.jwtSecretArn}`,
     `TEMPORAL_SECRET_ARN=${p.temporalSecretArn}`,
+    `SMTP_SECRET_ARN=${p.smtpSecretArn ?? ''}`,
     `MSK_CLUSTER_ARN=${p.mskClusterArn}`,
     `DRAIN_HOOK=${p.drainHookName ?? ''}`,
   ].join('\n');

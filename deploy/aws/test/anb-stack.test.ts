@@ -236,6 +236,41 @@ describe('AnbStack', () => {
     assert.match(ud, /Requires=anb-settings\.service anb-migrate\.service/);
   });
 
+  it('sends the confirmation mail through SES, with SMTP credentials from Secrets Manager given as a parameter', () => {
+    const params = t.toJSON().Parameters as Record<string, { Type: string }>;
+    for (const p of ['PublicUrl', 'MailDomain', 'SmtpSecretArn']) {
+      assert.equal(params[p]?.Type, 'String', `parameter ${p}`);
+    }
+    t.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    t.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: { Ref: 'MailDomain' },
+      DkimAttributes: Match.absent(), // Easy DKIM, on by default
+    });
+
+    // Only the API role may read the SMTP secret.
+    const readers = (role: string): boolean => {
+      const policies = t.findResources('AWS::IAM::Policy') as Resources;
+      return Object.values(policies).some((pol) => {
+        const roles = JSON.stringify(pol.Properties.Roles);
+        const doc = JSON.stringify(pol.Properties.PolicyDocument);
+        return roles.includes(`"${role}`) && doc.includes('secretsmanager:GetSecretValue') && doc.includes('{"Ref":"SmtpSecretArn"}');
+      });
+    };
+    assert.ok(readers('ApiRole'), 'the API reads the SMTP credentials');
+    assert.ok(!readers('WorkerRole'), 'the worker sends no mail');
+
+    const api = userData(t, 'ApiTemplate');
+    assert.match(api, /ANB_SMTP_ADDR=email-smtp\.<Ref:AWS::Region>\.amazonaws\.com:587/);
+    assert.match(api, /ANB_MAIL_FROM=no-reply@<Ref:MailIdentity[0-9A-F]+>/);
+    assert.match(api, /ANB_PUBLIC_URL=<Ref:PublicUrl>/);
+    assert.match(api, /SMTP_SECRET_ARN=<Ref:SmtpSecretArn>/);
+    assert.match(api, /ANB_SMTP_USERNAME=\$\(jq -r \.username/, 'the boot writes the SMTP credentials from the secret');
+    assert.match(api, /ANB_VOTES_NEED_VERIFIED_EMAIL=true/, 'votes of unconfirmed accounts wait on AWS');
+    const worker = userData(t, 'WorkerTemplate');
+    assert.match(worker, /SMTP_SECRET_ARN=\n/);
+    assert.doesNotMatch(worker, /ANB_SMTP_ADDR|ANB_VOTES_NEED_VERIFIED_EMAIL/);
+  });
+
   it('boots workers into `anb worker` and `anb bridge` with ffmpeg and the backlog signal', () => {
     const ud = userData(t, 'WorkerTemplate');
     assert.match(ud, /ExecStart=\/usr\/local\/bin\/anb worker/);

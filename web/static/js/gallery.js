@@ -27,10 +27,13 @@
     msg.textContent = '';
     const res = await ANB.call('POST', '/api/public/videos/' + encodeURIComponent(button.dataset.videoId) + '/vote');
     if (res.status === 200) {
-      const count = card.querySelector('.vote-count');
-      const n = Number(count.textContent) + 1;
-      count.textContent = String(n);
-      card.querySelector('.vote-word').textContent = n === 1 ? 'voto' : 'votos';
+      // A pending vote counts only once the email is confirmed.
+      if (!res.data.pending) {
+        const count = card.querySelector('.vote-count');
+        const n = Number(count.textContent) + 1;
+        count.textContent = String(n);
+        card.querySelector('.vote-word').textContent = n === 1 ? 'voto' : 'votos';
+      }
       button.textContent = 'Votado';
       msg.textContent = res.data.message || 'Voto registrado exitosamente.';
       return;
