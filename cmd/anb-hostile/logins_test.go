@@ -20,7 +20,6 @@ import (
 	"github.com/anb-showcase/anb/session"
 )
 
-
 // site serves the real server, with the login limits of cmd/anb's
 // defaults, on a loopback port; wrap, when set, stands between the
 // clients and it.

@@ -19,7 +19,6 @@ import (
 	"github.com/anb-showcase/anb/videocheck"
 )
 
-
 // TestResumableCheckHolds runs the check against the real server: it
 // holds, and it finds a site that lets another player's id through.
 func TestResumableCheckHolds(t *testing.T) {
