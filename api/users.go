@@ -145,9 +145,11 @@ func (s *Handlers) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.setDevice(c, sess)
 	token, ttl := sess.Token, sess.TTL
+	// Cookies, the session's and the known-device mark, are for the web
+	// app's own sign-in: an API client with a cookie jar gets neither.
 	if browserSession(c) {
+		s.setDevice(c, sess)
 		s.setSession(c, token, ttl)
 	}
 	c.JSON(200, gin.H{"access_token": token, "token_type": "Bearer", "expires_in": ttl})

@@ -70,6 +70,11 @@ func (p *pacedBody) extend() {
 	_ = p.rc.SetWriteDeadline(deadline.Add(max(p.pace.Window, time.Second)))
 }
 
+// DefaultDrain is the drain of cmd/anb's defaults: enough for a form or
+// a small upload sent whole before reading, too little to hold a
+// connection for long.
+func DefaultDrain() DrainLimit { return DrainLimit{MaxBytes: 4 << 20, MaxTime: 5 * time.Second} }
+
 // DrainLimit bounds what the server reads and discards after a handler
 // answered without reading the whole body.
 type DrainLimit struct {

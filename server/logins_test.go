@@ -22,8 +22,9 @@ import (
 	"github.com/anb-showcase/anb/session"
 )
 
-// loginFrom sends a JSON login from peer with the known-device cookie
-// device (none when empty), within ctx.
+// loginFrom sends the web app's JSON login (its script asks for the
+// browser's cookies) from peer with the known-device cookie device (none
+// when empty), within ctx.
 func (h *harness) loginFrom(ctx context.Context, peer, email, password, device string) response {
 	h.t.Helper()
 	b, err := json.Marshal(loginBody(email, password))
@@ -31,6 +32,8 @@ func (h *harness) loginFrom(ctx context.Context, peer, email, password, device s
 	req := httptest.NewRequestWithContext(ctx, "POST", "/api/auth/login", bytes.NewReader(b))
 	req.RemoteAddr = peer
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(session.BrowserHeader, session.BrowserHeaderValue)
+	req.Header.Set("Origin", "http://"+req.Host)
 	if device != "" {
 		req.AddCookie(&http.Cookie{Name: session.DeviceCookie, Value: device})
 	}

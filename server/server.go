@@ -73,7 +73,9 @@ type Options struct {
 	PlayerCacheTTL time.Duration
 	// BodyPace is the slowest a request body may arrive.
 	BodyPace bodypace.Pace
-	// Drain bounds the reading of a body left unread by an early answer.
+	// Drain bounds the reading of a body left unread by an early answer;
+	// zero is bodypace.DefaultDrain() (no drain at all would reset the
+	// connection under a client that sends its whole body first).
 	Drain bodypace.DrainLimit
 	// Instance names this process in /healthz.
 	Instance string
@@ -151,6 +153,9 @@ func New(o Options) (*Server, error) {
 	if o.VotesNeedVerifiedEmail && o.Verify == nil {
 		// Nobody could ever confirm, so no such vote would ever count.
 		return nil, errors.New("votes that need a confirmed email need the confirmation mail (Options.Verify)")
+	}
+	if o.Drain == (bodypace.DrainLimit{}) {
+		o.Drain = bodypace.DefaultDrain()
 	}
 	s := &Server{Options: o, metrics: newMetrics(), throttle: ratelimit.NewThrottle(o.Limits)}
 	s.owners = cache.NewPlayers(o.DB, o.PlayerCacheTTL)

@@ -313,3 +313,52 @@ func TestSignUpsPerNetworkCountEveryAddressOfIt(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "2001:db8:7:7::/64", u.SignupNetwork)
 }
+
+// cancelOnCheck is a hasher that cancels the login's context once the
+// password is checked: the client hung up while bcrypt ran.
+type cancelOnCheck struct {
+	*plainHasher
+	cancel context.CancelFunc
+}
+
+func (h cancelOnCheck) Check(hash, p string) bool {
+	ok := h.plainHasher.Check(hash, p)
+	h.cancel()
+	return ok
+}
+
+// ctxLimiter refuses to work on a cancelled context, as the database does.
+type ctxLimiter struct{ Limiter }
+
+func (l ctxLimiter) Refund(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.Limiter.Refund(ctx, key)
+}
+
+func (l ctxLimiter) Clear(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.Limiter.Clear(ctx, key)
+}
+
+// TestLoginOfAClientThatHungUpKeepsNoFailure: a right password whose
+// client left while it was checked gives back the failure charged before
+// the check, so an honest player on a bad connection never spends the
+// address's failed-login budget.
+func TestLoginOfAClientThatHungUpKeepsNoFailure(t *testing.T) {
+	f := newFixture(t, 0, 2)
+	perAddress := ctxLimiter{f.shared.Limit(ratelimit.LoginFailuresPerAddress, 2, time.Hour)}
+	f.svc.FailuresPerAddress = perAddress
+	for range 3 {
+		ctx, cancel := context.WithCancel(context.Background())
+		f.svc.Passwords = cancelOnCheck{f.hasher, cancel}
+		_, err := f.svc.LogIn(ctx, "ana@example.com", "s3cret-pass", Client{Addr: "192.0.2.7"})
+		require.NoError(t, err)
+	}
+	_, ok, err := perAddress.Check(context.Background(), "192.0.2.7")
+	require.NoError(t, err)
+	assert.True(t, ok, "the address still has its failed-login budget")
+}

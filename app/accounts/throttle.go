@@ -84,8 +84,12 @@ func (a *Service) loginRefused(ctx context.Context, l login) error {
 func (a *Service) chargeLogin(ctx context.Context, l login) (failures int, err error) {
 	var taken []func(context.Context) error
 	refuse := func(err error) (int, error) {
+		// Given back even when the client has gone: the charge is not
+		// the client's to keep.
+		undoCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+		defer cancel()
 		for _, undo := range taken {
-			if uerr := undo(ctx); uerr != nil {
+			if uerr := undo(undoCtx); uerr != nil {
 				a.Log.Warn("give back a refused login's charge", "err", uerr)
 			}
 		}
@@ -128,6 +132,10 @@ func (a *Service) chargeLogin(ctx context.Context, l login) (failures int, err e
 	return f.Count, nil
 }
 
+// settleTimeout bounds giving back a login's charges, which outlive a
+// client that hung up.
+const settleTimeout = 5 * time.Second
+
 // loginFailed notes an account whose strangers are now refused; the
 // failure is already charged.
 func (a *Service) loginFailed(l login, failures int) {
@@ -141,6 +149,10 @@ func (a *Service) loginFailed(l login, failures int) {
 // clears the account's and the pair's counts. A failure to do so is only
 // logged: what it leaves counted expires with its window.
 func (a *Service) loginSucceeded(ctx context.Context, l login) {
+	// The password was right: a client that hung up since keeps no
+	// failure for it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
 	if a.FailuresPerAddress != nil && !l.known {
 		if err := a.FailuresPerAddress.Refund(ctx, l.addr); err != nil {
 			a.Log.Error("give back a login's failure", "err", err)

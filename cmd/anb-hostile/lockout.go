@@ -90,6 +90,11 @@ type answer struct {
 // postJSONAnswer posts body as JSON with cookies and reads at most 64 KB
 // of the answer.
 func postJSONAnswer(ctx context.Context, c *http.Client, url string, body any, cookies []*http.Cookie) (answer, error) {
+	return postJSONWith(ctx, c, url, body, cookies, nil)
+}
+
+// postJSONWith is postJSONAnswer with extra request headers.
+func postJSONWith(ctx context.Context, c *http.Client, url string, body any, cookies []*http.Cookie, headers map[string]string) (answer, error) {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return answer{}, fmt.Errorf("encode: %w", err)
@@ -99,6 +104,9 @@ func postJSONAnswer(ctx context.Context, c *http.Client, url string, body any, c
 		return answer{}, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	for _, ck := range cookies {
 		req.AddCookie(&http.Cookie{Name: ck.Name, Value: ck.Value})
 	}
@@ -115,8 +123,11 @@ func postJSONAnswer(ctx context.Context, c *http.Client, url string, body any, c
 		body: strings.TrimSpace(string(text)), cookies: res.Cookies()}, nil
 }
 
+// postLogin signs in as the web app's login page does: its script asks
+// for the browser's cookies (the session and the known-device mark).
 func postLogin(ctx context.Context, c *http.Client, base, email, password string, cookies []*http.Cookie) (answer, error) {
-	return postJSONAnswer(ctx, c, base+"/api/auth/login", map[string]string{"email": email, "password": password}, cookies)
+	return postJSONWith(ctx, c, base+"/api/auth/login", map[string]string{"email": email, "password": password}, cookies,
+		map[string]string{"X-ANB-Session": "cookie", "Origin": base})
 }
 
 // signUp creates the account email; an email already taken (a run
