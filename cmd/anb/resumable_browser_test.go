@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -99,7 +100,10 @@ func (tb *tab) holdPartsAfter(through int) (release func()) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if u, err := url.Parse(e.Request.URL); active && err == nil && e.Request.Method == "PUT" {
+		if !active {
+			return // released: a later hold's listener, if any, answers it
+		}
+		if u, err := url.Parse(e.Request.URL); err == nil && e.Request.Method == "PUT" {
 			if n, err := strconv.Atoi(u.Query().Get("partNumber")); err == nil && n > through {
 				held = append(held, e.RequestID) // it does not reach S3 for now
 				return
@@ -117,6 +121,9 @@ func (tb *tab) holdPartsAfter(through int) (release func()) {
 		}
 		held = nil
 		mu.Unlock()
+		// No request is paused any more once released.
+		_, err := chromedp.Call(tb.ctx, fetch.Disable, cdp.Empty{})
+		require.NoError(tb.t, err)
 	}
 }
 
@@ -213,13 +220,17 @@ func TestBrowserResumableUpload(t *testing.T) {
 		return parts
 	}
 
-	// 1. The network drops at about half and comes back.
+	// 1. The network drops at about half and comes back: two parts of
+	// five reach S3, the others stall until the network is gone (the
+	// throttle alone does not slow the page's parts enough to act in time).
 	a.open("/upload")
 	a.fill(map[string]string{"title": "Sin señal en la cancha"})
 	a.do(chromedp.SetUploadFiles(chromedp.CSS("#video_file"), []string{first}))
+	stall := a.holdPartsAfter(2)
 	a.do(chromedp.Click(chromedp.CSS("#upload-submit")))
 	a.waitFor(fmt.Sprintf(`%s >= %d`, confirmed, size*2/5), 90*time.Second)
 	a.network(true, 0)
+	stall()
 	a.waitFor(state+` === 'paused'`, 20*time.Second)
 	assert.Contains(t, a.text("#upload-text"), "Sin conexión")
 	a.shot("upload-paused")

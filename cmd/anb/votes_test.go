@@ -16,6 +16,7 @@ import (
 
 	"github.com/anb-showcase/anb/app/voteaudit"
 	"github.com/anb-showcase/anb/db"
+	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/internal/seedvotes"
 )
 
@@ -80,6 +81,10 @@ func TestVotesAuditFindsASeededBurstAndExclusionLeavesTheRanking(t *testing.T) {
 	d := db.Open(s.cfg.DatabaseURL)
 	defer d.Close()
 	video, owner := auditedVideo(t, d)
+	// The site-wide signup limits live in the package's one database:
+	// the other tests' signups from loopback must not spend this one's.
+	require.NoError(t, d.RateClear(ctx, ratelimit.SignupsPerNetwork, ratelimit.NetworkKey("127.0.0.1")))
+	require.NoError(t, d.RateClear(ctx, ratelimit.SignupsPerAddress, ratelimit.AddressKey("127.0.0.1")))
 
 	res, err := seedvotes.Run(ctx, &http.Client{Timeout: 30 * time.Second}, seedvotes.Options{
 		Base: s.baseURL, Accounts: 15, VideoID: video.ID, Run: uuid.NewString()[:6]})
