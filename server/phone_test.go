@@ -37,3 +37,25 @@ func TestUploadPhoneMovie(t *testing.T) {
 	requireProblem(t, r, 400, "invalid_file_type")
 	assert.Equal(t, before, countLeftovers(t))
 }
+
+// TestResumablePhoneMovie: the same movie through a resumable upload
+// straight to S3 is judged where it landed and recorded like an MP4.
+func TestResumablePhoneMovie(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	p := h.newPlayer("Barranquilla")
+	movie := fixtureBytes(t, "hevc-mov")
+	up := h.startResumableAs(p.Token, movie, "IMG_0043.MOV", "video/quicktime")
+	parts := make([]int, up.count)
+	for i := range parts {
+		parts[i] = i + 1
+	}
+	up.send(parts...)
+	r := up.complete()
+	require.Equal(t, 201, r.Code, string(r.Body))
+	id := r.object(t)["video_id"].(string)
+	v, err := testEnv().DB.VideoByID(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, "uploaded", v.Status)
+	assert.True(t, bytes.Equal(movie, objectBytes(t, storage.UploadedKey(id))), "the stored original is the movie as sent")
+}

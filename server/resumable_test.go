@@ -36,8 +36,13 @@ type resumable struct {
 
 func (h *harness) startResumable(token string, data []byte) *resumable {
 	h.t.Helper()
+	return h.startResumableAs(token, data, "jugada.mp4", "video/mp4")
+}
+
+func (h *harness) startResumableAs(token string, data []byte, filename, contentType string) *resumable {
+	h.t.Helper()
 	r := h.json("POST", "/api/videos/uploads", token, map[string]any{
-		"title": "Jugada completa", "filename": "jugada.mp4", "size": len(data), "content_type": "video/mp4",
+		"title": "Jugada completa", "filename": filename, "size": len(data), "content_type": contentType,
 	})
 	require.Equal(h.t, 201, r.Code, string(r.Body))
 	out := r.object(h.t)

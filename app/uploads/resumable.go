@@ -124,9 +124,15 @@ func (r *Resumable) partSize() int64 {
 	return DefaultPartSize
 }
 
-// videoTypes are the declared types accepted; the checks on the stored
+// videoType tells the declared types accepted; the checks on the stored
 // bytes decide in the end.
-var videoTypes = map[string]bool{"": true, "video/mp4": true, "video/quicktime": true, "application/octet-stream": true}
+func videoType(contentType string) bool {
+	switch strings.ToLower(strings.TrimSpace(contentType)) {
+	case "", "video/mp4", "video/quicktime", "application/octet-stream":
+		return true
+	}
+	return false
+}
 
 // Start checks what the player declares (title, file name, size, type)
 // and the player's limits, then opens the multipart upload.
@@ -143,7 +149,7 @@ func (r *Resumable) Start(ctx context.Context, owner string, in StartRequest) (*
 	if in.Size > r.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	if !videoTypes[strings.ToLower(strings.TrimSpace(in.ContentType))] {
+	if !videoType(in.ContentType) {
 		return nil, &app.InvalidError{Code: CodeFileType, Detail: msgNotVideo,
 			Fields: []app.FieldError{{Field: "content_type", Message: msgNotVideo}}}
 	}
