@@ -16,8 +16,8 @@ import (
 
 	"github.com/anb-showcase/anb/app/voteaudit"
 	"github.com/anb-showcase/anb/db"
-	"github.com/anb-showcase/anb/ratelimit"
 	"github.com/anb-showcase/anb/internal/seedvotes"
+	"github.com/anb-showcase/anb/ratelimit"
 )
 
 // auditedVideo is a published video of a player from Tunja with three
