@@ -253,7 +253,7 @@ func (a *Activities) FailVideo(ctx context.Context, in FailInput) error {
 }
 
 // PlayerReason is the message shown to a player whose video failed.
-const PlayerReason = "No pudimos procesar el video: el archivo está dañado o usa un formato que no podemos leer. Sube otro archivo MP4."
+const PlayerReason = "No pudimos procesar el video: el archivo está dañado o usa un formato que no podemos leer. Sube otro archivo MP4 o MOV."
 
 func invalidVideo(cause error) error {
 	return temporal.NewNonRetryableApplicationError(PlayerReason, ErrTypeInvalidVideo, cause)

@@ -18,8 +18,10 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/db"
 	"github.com/anb-showcase/anb/internal/procstack"
+	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/processing"
 )
 
@@ -163,16 +165,19 @@ func TestFrozenFFmpeg(t *testing.T) {
 }
 
 // TestPoisonInputFailsFast: a file that passes the upload check (an MP4
-// with a 1080p video track of 21 s) but whose stream is a codec phones do
-// not record (Motion JPEG) ends failed at once with a reason the player
-// understands, after one attempt, without holding the worker.
+// with a 1080p H.264 track of 21 s, its boxes intact) but whose coded
+// pictures are zeroes ends failed at once with a reason the player
+// understands, after one attempt, without holding the worker. (A codec
+// phones do not record no longer gets this far: the upload refuses it.)
 func TestPoisonInputFailsFast(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "mjpeg.mp4")
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-		"-i", "testsrc2=size=1920x1080:rate=2:duration=21", "-c:v", "mjpeg", "-q:v", "8", "-f", "mp4", "-y", path).CombinedOutput()
+		"-i", "testsrc2=size=1920x1080:rate=2:duration=21", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4", "-y", clip).CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	path := filepath.Join(t.TempDir(), "zeroed.mp4")
+	require.NoError(t, testvideo.Corrupt(clip, path, testvideo.ZeroedPayload))
 	token := sys.player(t, "poison-"+uuid.NewString()[:8]+"@example.com")
-	id := sys.uploadFile(t, token, "Motion JPEG", path)
+	id := sys.uploadFile(t, token, "Pura estática", path)
 	start := time.Now()
 	var v *db.Video
 	procstack.WaitUntil(t, "the poison video failed", 2*time.Minute, func() bool {
@@ -182,7 +187,7 @@ func TestPoisonInputFailsFast(t *testing.T) {
 		return v.Status == db.StatusFailed
 	})
 	t.Logf("failed %s after upload: %s", time.Since(start).Round(time.Second), *v.Error)
-	assert.Contains(t, *v.Error, `"mjpeg"`)
+	assert.Equal(t, activities.PlayerReason, *v.Error)
 	// The row is marked failed by the workflow's last activity; the run
 	// closes right after it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
