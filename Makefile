@@ -135,6 +135,7 @@ bench-worker: deps $(VERSITYGW_BIN)
 # of `make test`: about two minutes (ANB_BENCH_SECONDS per measurement).
 .PHONY: bench-api
 bench-api: $(VERSITYGW_BIN)
+	@scripts/install-deps.sh wrk
 	go test -count=1 -run '^$$' -bench '^BenchmarkAPI$$' -benchtime 1x -timeout 30m ./bench/
 
 # The capacity plan: the whole system as processes on loopback, a burst of

@@ -99,6 +99,25 @@ func BenchmarkAPI(b *testing.B) {
 		}
 		closed("GET /api/public/rankings (closed loop)", "/api/public/rankings")
 		closed("GET /api/public/videos?limit=20 (closed loop)", "/api/public/videos?limit=20")
+		// And with wrk itself, when installed (`make bench-api` installs it):
+		// a generator in its own process, two threads, as the first
+		// measurement of these reads was made.
+		withWrk := func(name, path string) {
+			if !cfg.rows.MatchString(name) {
+				return
+			}
+			bare, ok := wrkRun(b, "bare", cfg.conns, cfg.duration, bareURL+"/api/public/rankings")
+			if !ok {
+				fmt.Fprintf(os.Stderr, "wrk is not installed: the rows measured with it are left out\n")
+				return
+			}
+			r, _ := wrkRun(b, name, cfg.conns, cfg.duration, apiURL+path)
+			r.baseline, r.minRatio, r.maxP99Ms = bare.rate, 0.5, 50
+			r.baselineName = fmt.Sprintf("bare Gin %.0f/s, p99 %s ms", bare.rate, ms(bare.p99))
+			rows = append(rows, r)
+		}
+		withWrk("GET /api/public/rankings (wrk)", "/api/public/rankings")
+		withWrk("GET /api/public/videos?limit=20 (wrk)", "/api/public/videos?limit=20")
 		compare("GET /api/public/videos?limit=20 signed in", 0.25, 0, get("/api/public/videos?limit=20", fix.viewer))
 		compare("GET /api/videos", 0.25, 0, get("/api/videos", fix.owner))
 		compare("GET /api/videos/{id}", 0.25, 0, get("/api/videos/"+fix.videoID, fix.owner))

@@ -2,6 +2,8 @@
 # Installs the system packages the platform needs (Debian 12): PostgreSQL
 # server binaries, ffmpeg/ffprobe, chromium for the browser tests and
 # haproxy for the local cluster. Does nothing when they are present.
+# Arguments name more packages whose command has the package's name (the
+# benchmarks ask for wrk).
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # haproxy lives in /usr/sbin, which a non-root PATH may lack.
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "installing system packages: ${missing[*]}"
