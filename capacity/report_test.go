@@ -25,7 +25,7 @@ func TestReportRenders(t *testing.T) {
 			Hold: 20 * time.Second, Skip: 3 * time.Second, Think: time.Second, UploadEvery: 5, Accounts: 60, Videos: 200, Players: 4,
 			UploadBytes: 150000, Limits: []string{"ANB_VOTES_PER_MINUTE=0"}, HashRate: 6.5, BcryptCost: 12, P95Limit: time.Second, MaxErrors: 3},
 		Workers: []WorkerRun{
-			{Label: "1 worker process", Workers: 1, Concurrency: 1, Threads: 2, Videos: 6, Bytes: 440e6, Elapsed: 3 * time.Minute,
+			{Label: "1 worker process", Workers: 1, Concurrency: 1, Threads: 2, Videos: 6, Bytes: 440e6, Elapsed: 3 * time.Minute, WorkersCPU: 90,
 				Depth: []Depth{{At: 0}, {At: 2 * time.Second, Waiting: 5, Processing: 1}, {At: 180 * time.Second}}},
 			{Label: "2 worker processes", Workers: 2, Concurrency: 1, Threads: 2, Videos: 6, Bytes: 440e6, Elapsed: 150 * time.Second,
 				Depth: []Depth{{At: 0}, {At: 2 * time.Second, Waiting: 4, Processing: 2}, {At: 150 * time.Second}}},
@@ -44,7 +44,7 @@ func TestReportRenders(t *testing.T) {
 	md := string(b)
 	for _, want := range []string{
 		"| 10 | 9.1 | 75.0 | 300.0 | 600.0 |", "**Highest rate with p95 <= 1 s: 9.1 requests/s**, at 10 users",
-		"It broke at **20 users**", "`ANB_VOTES_PER_MINUTE=0`", "**2.00**", "**2.40**", "(capacity/worker-queue.svg)", "Test CPU, 2 logical cores",
+		"It broke at **20 users**", "`ANB_VOTES_PER_MINUTE=0`", "**2.00**", "**2.40**", "| 0 / 90 | 27.0 |", "(capacity/worker-queue.svg)", "Test CPU, 2 logical cores",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)

@@ -111,13 +111,14 @@ sampled from PostgreSQL every 2 s: the burst's videos still ` + "`uploaded`" + `
 ` + "`processing`" + `. *Videos/min* is the burst's size over the time from its first upload to its
 last video processed.
 
-| setting | worker processes | ANB_WORKER_CONCURRENCY | ANB_FFMPEG_THREADS | videos | MB uploaded | uploads took s | burst took s | videos/min | CPU % machine / workers |
-|---|---|---|---|---|---|---|---|---|---|
-{{range .Workers}}| {{.Label}} | {{.Workers}} | {{.Concurrency}} | {{.Threads}} | {{.Videos}} | {{mb .Bytes}} | {{secs .Uploading}} | {{secs .Elapsed}} | **{{f2 .PerMinute}}** | {{printf "%.0f" .MachineCPU}} / {{printf "%.0f" .WorkersCPU}} |
+| setting | worker processes | ANB_WORKER_CONCURRENCY | ANB_FFMPEG_THREADS | videos | MB uploaded | uploads took s | burst took s | videos/min | CPU % machine / workers | worker CPU s per video |
+|---|---|---|---|---|---|---|---|---|---|---|
+{{range .Workers}}| {{.Label}} | {{.Workers}} | {{.Concurrency}} | {{.Threads}} | {{.Videos}} | {{mb .Bytes}} | {{secs .Uploading}} | {{secs .Elapsed}} | **{{f2 .PerMinute}}** | {{printf "%.0f" .MachineCPU}} / {{printf "%.0f" .WorkersCPU}} | {{f1 .CPUPerVideo}} |
 {{end}}
 CPU over the burst in percent of one core ({{mul (fl $.Machine.Cores) 100}} % is the whole machine); *workers* is
 the worker processes with their ffmpeg runs. The rest of the API, PostgreSQL, Temporal and S3
-run on the same cores meanwhile.
+run on the same cores meanwhile. On a machine shared with other work, videos/min moves with
+what else runs; the workers' CPU seconds per video barely do, so compare runs of other days by them.
 
 ![Queue depth against time](capacity/worker-queue.svg)
 

@@ -32,3 +32,13 @@ func (r WorkerRun) PerMinute() float64 {
 	}
 	return float64(r.Videos) / r.Elapsed.Minutes()
 }
+
+// CPUPerVideo is the worker processes' CPU seconds (ffmpeg included) per
+// video of the burst: unlike videos per minute it barely moves with what
+// else runs on a shared machine, so runs on other days compare by it.
+func (r WorkerRun) CPUPerVideo() float64 {
+	if r.Videos == 0 {
+		return 0
+	}
+	return r.WorkersCPU / 100 * r.Elapsed.Seconds() / float64(r.Videos)
+}
