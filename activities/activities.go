@@ -44,9 +44,6 @@ type Activities struct {
 	// Links, when set, presigns the original for ffmpeg to read from S3
 	// as it decodes; nil downloads it first.
 	Links Links
-	// ProbeLinks, when set, presigns the original for ffprobe to read
-	// while the download runs, so the probe no longer follows it.
-	ProbeLinks Links
 }
 
 // Links presigns a GET of an object (storage.Store does).
@@ -136,85 +133,38 @@ func (a *Activities) Transcode(ctx context.Context, in TranscodeInput) (*Transco
 var errStreamedInput = errors.New("streamed input failed")
 
 // original gives the input ffmpeg reads: a local path or a link. streamed
-// says which, so render knows whose fault a failure is. info is the
-// input's probe when it is already known, else nil.
-type original func(ctx context.Context, beat *progressBeat, videoID, dir string) (input string, info *media.Info, streamed bool, err error)
+// says which, so render knows whose fault a failure is.
+type original func(ctx context.Context, beat *progressBeat, videoID, dir string) (input string, streamed bool, err error)
 
-func (a *Activities) streamedOriginal(ctx context.Context, _ *progressBeat, videoID, _ string) (string, *media.Info, bool, error) {
+func (a *Activities) streamedOriginal(ctx context.Context, _ *progressBeat, videoID, _ string) (string, bool, error) {
 	link, err := a.Links.URL(ctx, storage.UploadedKey(videoID))
 	if err != nil {
-		return "", nil, true, fmt.Errorf("%w: presign: %v", errStreamedInput, err)
+		return "", true, fmt.Errorf("%w: presign: %v", errStreamedInput, err)
 	}
-	return link, nil, true, nil
+	return link, true, nil
 }
 
-func (a *Activities) downloadedOriginal(ctx context.Context, beat *progressBeat, videoID, dir string) (string, *media.Info, bool, error) {
+func (a *Activities) downloadedOriginal(ctx context.Context, beat *progressBeat, videoID, dir string) (string, bool, error) {
 	src := filepath.Join(dir, "original.mp4")
-	probed := a.probeWhileDownloading(ctx, videoID)
 	stop := beat.keepAlive()
 	_, err := a.Store.Download(ctx, storage.UploadedKey(videoID), src)
 	stop()
-	info := probed(err != nil)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return "", nil, false, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
+			return "", false, temporal.NewNonRetryableApplicationError("original video is missing", ErrTypeVideoGone, err)
 		}
-		return "", nil, false, fmt.Errorf("download original: %w", err)
+		return "", false, fmt.Errorf("download original: %w", err)
 	}
-	return src, info, false, nil
-}
-
-// probeWhileDownloading probes the original through a presigned link
-// while it downloads, so ffprobe's start and its first frames cost no time
-// after the download. Only a success is kept: any failure (a dropped
-// connection or a bad input alike) leaves the probe to the downloaded
-// copy, which alone decides whether the input is at fault. The returned
-// function waits for the probe (stopping it first when abandon is set) and
-// gives its info, or nil.
-func (a *Activities) probeWhileDownloading(ctx context.Context, videoID string) func(abandon bool) *media.Info {
-	if a.ProbeLinks == nil {
-		return func(bool) *media.Info { return nil }
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan *media.Info, 1)
-	go func() {
-		key := storage.UploadedKey(videoID)
-		link, err := a.ProbeLinks.URL(ctx, key)
-		if err == nil {
-			var info *media.Info
-			if info, err = media.Probe(ctx, a.FFprobe, link); err == nil {
-				done <- info
-				return
-			}
-		}
-		if ctx.Err() == nil {
-			// A link carries a signature; the message names the object.
-			msg := err.Error()
-			if link != "" {
-				msg = strings.ReplaceAll(msg, link, key)
-			}
-			a.Log.Debug("probe through a link failed; probing the download", "video_id", videoID, "err", msg)
-		}
-		done <- nil
-	}()
-	return func(abandon bool) *media.Info {
-		if abandon {
-			cancel()
-		}
-		info := <-done
-		cancel()
-		return info
-	}
+	return src, false, nil
 }
 
 // render probes, checks, renders and stores one video from the input that
 // source gives.
 func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progressBeat, dir string, source original) (*TranscodeResult, error) {
 	// Each stage's wall time goes to the log: what is around ffmpeg is
-	// what the pipeline's latency can still lose. A probe made during the
-	// download counts only for what it added after it.
+	// what the pipeline's latency can still lose.
 	stages := stageClock{last: time.Now()}
-	src, info, streamed, err := source(ctx, beat, in.VideoID, dir)
+	src, streamed, err := source(ctx, beat, in.VideoID, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -228,16 +178,15 @@ func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progre
 	}
 	dst := filepath.Join(dir, "processed.mp4")
 	poster := filepath.Join(dir, "poster.jpg")
-	if info == nil {
-		if info, err = media.Probe(ctx, a.FFprobe, src); err != nil {
-			if err := redact(err); errors.Is(err, errStreamedInput) {
-				return nil, err
-			}
-			if errors.Is(err, media.ErrUndecodable) {
-				return nil, invalidVideo(err)
-			}
-			return nil, fmt.Errorf("probe: %w", err)
+	info, err := media.Probe(ctx, a.FFprobe, src)
+	if err != nil {
+		if err := redact(err); errors.Is(err, errStreamedInput) {
+			return nil, err
 		}
+		if errors.Is(err, media.ErrUndecodable) {
+			return nil, invalidVideo(err)
+		}
+		return nil, fmt.Errorf("probe: %w", err)
 	}
 	probe := stages.lap()
 	if err := a.Limits.Check(info); err != nil {

@@ -48,8 +48,6 @@ func runWorker(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	if cfg.WorkerStreamInput {
 		acts.Links = store
-	} else {
-		acts.ProbeLinks = store
 	}
 	// Working files of a worker that was killed are not cleaned by it.
 	if n, err := activities.SweepOrphans(tempDir); err != nil {
