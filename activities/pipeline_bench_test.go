@@ -96,7 +96,7 @@ func BenchmarkPipeline(b *testing.B) {
 		}
 		mean := sum / float64(len(picked))
 		fmt.Printf("mean pipeline / bare = %.3f; load average before %s, after %s\n", mean, load, readLoadavg(b))
-		fmt.Printf("\nwhere the time went (s, the faster run): relay = answer to the outbox row sent; bridge = sent to the workflow started;\n" +
+		fmt.Printf("\nwhere the time went (s, the faster run): relay = answer to the sweep that sent the outbox row (sent_at); bridge = to the workflow started;\n" +
 			"mark = started to StartProcessing done; queue = to Transcode started; download, probe, render, store inside Transcode;\n" +
 			"close = Transcode's end to its completion recorded; publish = to PublishVideo done; seen = to the row read processed\n")
 		for _, line := range stages {
