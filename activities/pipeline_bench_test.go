@@ -265,6 +265,7 @@ func renderStages(b *testing.B, s *procstack.Stack, id string) map[string]float6
 			out[stage] = d.Seconds()
 		}
 	}
+	require.Len(b, out, 4, "the worker's video rendered line of %s", id)
 	return out
 }
 
