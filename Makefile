@@ -124,11 +124,13 @@ record-history: tools
 # Worker throughput on generated inputs against real PostgreSQL and S3,
 # beside decoding alone and the bare one-pass ffmpeg command: CPU split
 # into decode, filters and encode, SSIM against a veryslow render, bitrates.
+# Then the whole pipeline as processes (api, bridge, worker and the
+# servers), upload answered to processed, against the bare command.
 # ANB_BENCH_INPUTS (a regexp) picks inputs. Not part of `make test`: it
 # takes tens of minutes on two cores.
 .PHONY: bench-worker
-bench-worker: deps $(VERSITYGW_BIN)
-	go test -count=1 -run '^$$' -bench '^BenchmarkWorker(Input)?$$' -benchtime 1x -timeout 60m ./activities/
+bench-worker: deps $(VERSITYGW_BIN) $(TEMPORAL_BIN)
+	go test -count=1 -run '^$$' -bench '^Benchmark(Worker(Input)?|Pipeline)$$' -benchtime 1x -timeout 90m ./activities/
 
 # The API beside a bare Gin handler in the same run, on real PostgreSQL
 # and S3: requests/s, p50/p95/p99 and the ratios to the targets. Not part

@@ -161,10 +161,14 @@ func (a *Activities) downloadedOriginal(ctx context.Context, beat *progressBeat,
 // render probes, checks, renders and stores one video from the input that
 // source gives.
 func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progressBeat, dir string, source original) (*TranscodeResult, error) {
+	// Each stage's wall time goes to the log: what is around ffmpeg is
+	// what the pipeline's latency can still lose.
+	stages := stageClock{last: time.Now()}
 	src, streamed, err := source(ctx, beat, in.VideoID, dir)
 	if err != nil {
 		return nil, err
 	}
+	download := stages.lap()
 	// A link carries a signature; failures name the object instead.
 	redact := func(err error) error {
 		if !streamed || ctx.Err() != nil {
@@ -184,6 +188,7 @@ func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progre
 		}
 		return nil, fmt.Errorf("probe: %w", err)
 	}
+	probe := stages.lap()
 	if err := a.Limits.Check(info); err != nil {
 		var le *media.LimitError
 		if errors.As(err, &le) {
@@ -216,6 +221,7 @@ func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progre
 		}
 		return nil, fmt.Errorf("transcode: %w", err)
 	}
+	render := stages.lap()
 	st, err := os.Stat(dst)
 	if err != nil {
 		return nil, fmt.Errorf("processed file: %w", err)
@@ -224,6 +230,8 @@ func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progre
 	if err != nil {
 		return nil, err
 	}
+	a.Log.Info("video rendered", "video_id", in.VideoID, "streamed", streamed, "download", download, "probe", probe,
+		"render", render, "store", stages.lap())
 	return &TranscodeResult{
 		ProcessedKey:   key,
 		InputSeconds:   info.Duration,
@@ -231,6 +239,17 @@ func (a *Activities) render(ctx context.Context, in TranscodeInput, beat *progre
 		ProcessedBytes: st.Size(),
 		PosterKey:      posterKey,
 	}, nil
+}
+
+// stageClock times consecutive stages.
+type stageClock struct{ last time.Time }
+
+// lap returns the time since the previous lap (or the clock's start).
+func (c *stageClock) lap() time.Duration {
+	now := time.Now()
+	d := now.Sub(c.last)
+	c.last = now
+	return d
 }
 
 // PublishVideo publishes the video.
