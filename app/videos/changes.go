@@ -64,9 +64,25 @@ type Changes struct {
 	limits   StreamLimits
 	log      *slog.Logger
 
-	mu     sync.Mutex
-	subs   map[string]*feed
+	mu   sync.Mutex
+	subs map[string]*feed
+	// held are this instance's watches that hold a lease, by player: a
+	// first check that spares the database without changing its answer,
+	// as each of them is a live lease there too.
+	held map[string]map[*Watch]struct{}
+	// turns lets one lease take per player at a time go to the database
+	// from this instance: a flood from one account waits here rather
+	// than on the database's lock, a pool connection each.
+	turns  map[string]*turn
 	pruned time.Time
+	now    func() time.Time
+}
+
+// turn is one player's lease takes on this instance: the one under way
+// holds ch; refs counts it and those waiting.
+type turn struct {
+	ch   chan struct{}
+	refs int
 }
 
 // feed is one video's watches and the row as last read for them.
@@ -97,7 +113,8 @@ func NewSharedChanges(store Store, leases Leases, instance string, limits Stream
 		limits.Life = DefaultLeaseLife
 	}
 	return &Changes{store: store, leases: leases, instance: instance, limits: limits, log: log,
-		subs: map[string]*feed{}, pruned: time.Now()}
+		subs: map[string]*feed{}, held: map[string]map[*Watch]struct{}{}, turns: map[string]*turn{},
+		pruned: time.Now(), now: time.Now}
 }
 
 // Watch is one caller's view of a video as it changes: a pending signal
@@ -107,9 +124,12 @@ type Watch struct {
 	wake    chan struct{}
 	changes *Changes
 	feed    *feed
-	// lease is the id of the watch's lease; empty when none was taken.
-	lease string
-	once  sync.Once
+	// lease is the id of the watch's lease, empty when none was taken;
+	// it counts for player until no later than leaseEnd.
+	lease    string
+	player   string
+	leaseEnd time.Time
+	once     sync.Once
 }
 
 // Watch follows caller's video id: the watch and the row as it is now,
@@ -195,6 +215,12 @@ func (w *Watch) Close(ctx context.Context) {
 		if len(w.feed.watches) == 0 && h.subs[w.feed.videoID] == w.feed {
 			delete(h.subs, w.feed.videoID)
 		}
+		if held := h.held[w.player]; held != nil {
+			delete(held, w)
+			if len(held) == 0 {
+				delete(h.held, w.player)
+			}
+		}
 		h.mu.Unlock()
 		if w.lease == "" {
 			return
@@ -228,19 +254,88 @@ func (h *Changes) lease(ctx context.Context, w *Watch, player, videoID string) e
 	if h.limits.PerPlayer <= 0 && h.limits.PerVideo <= 0 {
 		return nil
 	}
-	h.prune(ctx)
-	l := db.StreamLease{ID: uuid.NewString(), PlayerID: player, VideoID: videoID, Instance: h.instance, Life: h.limits.Life}
-	refusal, err := h.leases.TakeStreamLease(ctx, l, h.limits.PerPlayer, h.limits.PerVideo)
-	switch {
-	case err != nil:
-		return fmt.Errorf("count event streams: %w", err)
-	case refusal == db.StreamPlayerFull:
+	done, err := h.takeTurn(ctx, player)
+	if err != nil {
+		return err
+	}
+	defer done()
+	start := h.now()
+	refusal := h.heldHere(player, videoID, start)
+	if refusal == db.StreamGranted {
+		h.prune(ctx)
+		l := db.StreamLease{ID: uuid.NewString(), PlayerID: player, VideoID: videoID, Instance: h.instance, Life: h.limits.Life}
+		if refusal, err = h.leases.TakeStreamLease(ctx, l, h.limits.PerPlayer, h.limits.PerVideo); err != nil {
+			return fmt.Errorf("count event streams: %w", err)
+		}
+		if refusal == db.StreamGranted {
+			h.mu.Lock()
+			// Timed from before the take, so it ends no later than the
+			// database's.
+			w.lease, w.player, w.leaseEnd = l.ID, player, start.Add(h.limits.Life)
+			if h.held[player] == nil {
+				h.held[player] = map[*Watch]struct{}{}
+			}
+			h.held[player][w] = struct{}{}
+			h.mu.Unlock()
+		}
+	}
+	switch refusal {
+	case db.StreamPlayerFull:
 		return &app.TooManyError{Limit: "event_streams_per_player", Wait: streamRetry}
-	case refusal == db.StreamVideoFull:
+	case db.StreamVideoFull:
 		return &app.TooManyError{Limit: "event_streams_per_video", Wait: streamRetry}
 	}
-	w.lease = l.ID
 	return nil
+}
+
+// heldHere says which cap the leases this instance holds already fill:
+// those are a part of the site's, so the database would refuse too.
+func (h *Changes) heldHere(player, videoID string, now time.Time) db.StreamRefusal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var ofPlayer, ofVideo int
+	for w := range h.held[player] {
+		if w.leaseEnd.After(now) {
+			ofPlayer++
+			if w.feed.videoID == videoID {
+				ofVideo++
+			}
+		}
+	}
+	switch {
+	case h.limits.PerPlayer > 0 && ofPlayer >= h.limits.PerPlayer:
+		return db.StreamPlayerFull
+	case h.limits.PerVideo > 0 && ofVideo >= h.limits.PerVideo:
+		return db.StreamVideoFull
+	}
+	return db.StreamGranted
+}
+
+// takeTurn waits until no other lease take of player from this instance
+// is under way; done ends the turn.
+func (h *Changes) takeTurn(ctx context.Context, player string) (done func(), err error) {
+	h.mu.Lock()
+	t := h.turns[player]
+	if t == nil {
+		t = &turn{ch: make(chan struct{}, 1)}
+		h.turns[player] = t
+	}
+	t.refs++
+	h.mu.Unlock()
+	leave := func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if t.refs--; t.refs == 0 {
+			delete(h.turns, player)
+		}
+	}
+	select {
+	case t.ch <- struct{}{}:
+		return func() { <-t.ch; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, fmt.Errorf("wait to count event streams: %w", ctx.Err())
+	}
 }
 
 // prune deletes the expired leases of every player now and then: the

@@ -225,9 +225,12 @@ func TestExpiredLeasesDoNotCount(t *testing.T) {
 	store := &fakeStore{rows: map[string]*db.Video{id: {ID: id, UserID: "ana", Status: db.StatusUploaded}}}
 	leases := NewMemoryLeases()
 	now := time.Now()
-	leases.now = func() time.Time { return now }
-	s := &Service{Store: store, Changes: NewSharedChanges(store, leases, "api-1",
-		StreamLimits{PerPlayer: 8, PerVideo: 2, Life: 6 * time.Minute}, slog.New(slog.DiscardHandler))}
+	clock := func() time.Time { return now }
+	leases.now = clock
+	changes := NewSharedChanges(store, leases, "api-1",
+		StreamLimits{PerPlayer: 8, PerVideo: 2, Life: 6 * time.Minute}, slog.New(slog.DiscardHandler))
+	changes.now = clock
+	s := &Service{Store: store, Changes: changes}
 	for range 2 {
 		_, _, err := s.Watch(ctx, "ana", id) // never closed
 		require.NoError(t, err)
@@ -243,4 +246,109 @@ func TestExpiredLeasesDoNotCount(t *testing.T) {
 	_, _, err = s.Watch(ctx, "ana", id)
 	require.NoError(t, err, "an expired lease frees its slot")
 	assert.Equal(t, 1, leases.held())
+}
+
+// countingLeases counts the takes that reach the database and how many
+// of one player's are under way at once; the takes of gated players wait
+// for gate.
+type countingLeases struct {
+	MemoryLeases
+	gated string
+	gate  chan struct{}
+
+	mu           sync.Mutex
+	takes        int
+	inFlight     map[string]int
+	mostInFlight map[string]int
+}
+
+func newCountingLeases() *countingLeases {
+	return &countingLeases{MemoryLeases: *NewMemoryLeases(), gate: make(chan struct{}),
+		inFlight: map[string]int{}, mostInFlight: map[string]int{}}
+}
+
+func (c *countingLeases) TakeStreamLease(ctx context.Context, l db.StreamLease, perPlayer, perVideo int) (db.StreamRefusal, error) {
+	c.mu.Lock()
+	c.takes++
+	c.inFlight[l.PlayerID]++
+	c.mostInFlight[l.PlayerID] = max(c.mostInFlight[l.PlayerID], c.inFlight[l.PlayerID])
+	c.mu.Unlock()
+	if l.PlayerID == c.gated {
+		<-c.gate
+	}
+	defer func() {
+		c.mu.Lock()
+		c.inFlight[l.PlayerID]--
+		c.mu.Unlock()
+	}()
+	return c.MemoryLeases.TakeStreamLease(ctx, l, perPlayer, perVideo)
+}
+
+func (c *countingLeases) counts(player string) (takes, inFlight, most int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.takes, c.inFlight[player], c.mostInFlight[player]
+}
+
+// TestWatchFloodSparesDatabase: once this instance holds a cap's worth of
+// leases, more watches are refused without asking the database; while
+// one of a player's takes is under way the others wait in memory, one
+// at a time, and another player's do not wait for them.
+func TestWatchFloodSparesDatabase(t *testing.T) {
+	ctx := context.Background()
+	id, theirs := uuid.NewString(), uuid.NewString()
+	store := &fakeStore{rows: map[string]*db.Video{
+		id:     {ID: id, UserID: "ana", Status: db.StatusProcessing},
+		theirs: {ID: theirs, UserID: "bea", Status: db.StatusProcessing},
+	}}
+	leases := newCountingLeases()
+	changes := NewSharedChanges(store, leases, "api-1", StreamLimits{PerPlayer: 8, PerVideo: 2}, slog.New(slog.DiscardHandler))
+	s := &Service{Store: store, Changes: changes}
+	close(leases.gate)
+	var ws []*Watch
+	for range 2 {
+		w, _, err := s.Watch(ctx, "ana", id)
+		require.NoError(t, err)
+		ws = append(ws, w)
+	}
+	var tooMany *app.TooManyError
+	for range 10 {
+		_, _, err := s.Watch(ctx, "ana", id)
+		require.ErrorAs(t, err, &tooMany)
+		assert.Equal(t, "event_streams_per_video", tooMany.Limit)
+	}
+	takes, _, _ := leases.counts("ana")
+	assert.Equal(t, 2, takes, "refused from what this instance holds")
+	ws[0].Close(ctx)
+	_, _, err := s.Watch(ctx, "ana", id)
+	require.NoError(t, err, "a closed watch frees its slot here too")
+
+	leases = newCountingLeases()
+	leases.gated = "ana"
+	changes = NewSharedChanges(store, leases, "api-1", StreamLimits{PerPlayer: 8, PerVideo: 8}, slog.New(slog.DiscardHandler))
+	s = &Service{Store: store, Changes: changes}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			w, _, err := s.Watch(ctx, "ana", id)
+			if assert.NoError(t, err) {
+				w.Close(ctx)
+			}
+		})
+	}
+	require.Eventually(t, func() bool {
+		_, inFlight, _ := leases.counts("ana")
+		return inFlight == 1
+	}, 10*time.Second, time.Millisecond, "one take of ana's reaches the database")
+	w, _, err := s.Watch(ctx, "bea", theirs)
+	require.NoError(t, err, "another player's take does not wait for ana's")
+	w.Close(ctx)
+	_, inFlight, _ := leases.counts("ana")
+	assert.Equal(t, 1, inFlight, "ana's others wait in memory")
+	close(leases.gate)
+	wg.Wait()
+	_, _, most := leases.counts("ana")
+	assert.Equal(t, 1, most, "one take of a player at a time from one instance")
+	assert.Empty(t, changes.turns)
+	assert.Empty(t, changes.held)
 }
