@@ -124,8 +124,8 @@ type Watch struct {
 	wake    chan struct{}
 	changes *Changes
 	feed    *feed
-	// lease is the id of the watch's lease, empty when none was taken;
-	// it counts for player until no later than leaseEnd.
+	// lease is the id of the watch's lease, empty when none was taken,
+	// held for player; the database counts it at least until leaseEnd.
 	lease    string
 	player   string
 	leaseEnd time.Time
