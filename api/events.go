@@ -54,14 +54,16 @@ const streamRetry = 3 * time.Second
 // row (changes arrive through PostgreSQL notifications, so a write made
 // through any instance reaches every stream, and one read of a changed row
 // serves every stream of it) and caps the streams per player and per
-// video; the handler only writes the events.
+// video on the whole site; the handler only writes the events.
 func (s *Handlers) videoEvents(c *gin.Context) {
 	w, v, err := s.Videos.Watch(c.Request.Context(), userID(c), c.Param("video_id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	defer w.Close()
+	// The request's context is done by the time the stream ends; Close
+	// frees the stream's slot regardless.
+	defer w.Close(c.Request.Context())
 
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")

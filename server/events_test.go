@@ -291,3 +291,101 @@ func TestVideoEventsLifeEnds(t *testing.T) {
 	assert.False(t, ok, "the stream ended")
 	assert.Less(t, time.Since(start), 20*time.Second, "within its life (and the test's slack)")
 }
+
+// secondInstance is another API instance beside h's, with its own
+// connection pool to the same database, as behind a load balancer.
+func (h *harness) secondInstance() *harness {
+	h.t.Helper()
+	o := h.srv.Options
+	o.DB, o.Instance = otherInstance(h.t), "api-test-2"
+	two := &harness{t: h.t, wf: h.wf}
+	two.srv = h.another(o)
+	two.handler = two.srv.Handler()
+	return two
+}
+
+// requireStreamRefused asserts the contract's 429 for a stream of id.
+func (h *harness) requireStreamRefused(id, token string) {
+	h.t.Helper()
+	r := h.do("GET", "/api/videos/"+id+"/events", token, nil, "")
+	pr := requireProblem(h.t, r, 429, "too_many_requests")
+	assert.NotEmpty(h.t, pr["detail"])
+	assert.NotEmpty(h.t, r.Header.Get("Retry-After"))
+}
+
+// TestVideoEventsCappedAcrossInstances: the caps hold for the whole site,
+// not per instance. Two instances on one database share one video's 4
+// slots and one player's 8; a stream closed on one frees a slot on the
+// other.
+func TestVideoEventsCappedAcrossInstances(t *testing.T) {
+	servers.Get(t)
+	one := newHarness(t)
+	one.rebuild(func(o *Options) { o.EventsPerPlayer, o.EventsPerVideo = 8, 4 })
+	two := one.secondInstance()
+	instances := []*harness{one, two}
+	p := one.newPlayer("Cali")
+	id := one.addVideo(p, "Clavada", "processing")
+	path := "/api/videos/" + id + "/events"
+
+	var first *stream
+	for i := range 4 {
+		s := instances[i%2].openStream(path, bearerAuth(p.Token))
+		require.Equal(t, 200, s.resp.StatusCode, "stream %d", i+1)
+		if i == 0 {
+			first = s
+		}
+	}
+	one.requireStreamRefused(id, p.Token) // the video's 4 are open, 2 on each
+	two.requireStreamRefused(id, p.Token)
+
+	require.NoError(t, first.resp.Body.Close()) // on the first instance
+	require.Eventually(t, func() bool {
+		return two.openStream(path, bearerAuth(p.Token)).resp.StatusCode == 200
+	}, 10*time.Second, 20*time.Millisecond, "a stream closed on one instance frees a slot on the other")
+	one.requireStreamRefused(id, p.Token)
+
+	// The player's other videos: 4 more streams, then the player's cap.
+	for i := range 4 {
+		other := one.addVideo(p, "Bandeja", "processing")
+		s := instances[i%2].openStream("/api/videos/"+other+"/events", bearerAuth(p.Token))
+		require.Equal(t, 200, s.resp.StatusCode, "stream %d of the player", 5+i)
+	}
+	last := one.addVideo(p, "Gancho", "processing")
+	one.requireStreamRefused(last, p.Token)
+	two.requireStreamRefused(last, p.Token)
+
+	other := one.newPlayer("Cali")
+	theirs := one.addVideo(other, "Triple", "processing")
+	require.Equal(t, 200, two.openStream("/api/videos/"+theirs+"/events", bearerAuth(other.Token)).resp.StatusCode,
+		"another player's streams count apart")
+}
+
+// TestVideoEventsLeasesOfDeadInstance: the streams an instance held when
+// it died count until their leases expire, then not at all.
+func TestVideoEventsLeasesOfDeadInstance(t *testing.T) {
+	servers.Get(t)
+	h := newHarness(t)
+	h.rebuild(func(o *Options) { o.EventsPerPlayer, o.EventsPerVideo = 8, 2 })
+	p := h.newPlayer("Cali")
+	live, stale := h.addVideo(p, "Clavada", "processing"), h.addVideo(p, "Bandeja", "processing")
+	ctx := context.Background()
+	dead := otherInstance(t)
+	take := func(video string, life time.Duration) {
+		t.Helper()
+		r, err := dead.TakeStreamLease(ctx, db.StreamLease{ID: uuid.NewString(), PlayerID: p.ID, VideoID: video,
+			Instance: "api-dead", Life: life}, 0, 0)
+		require.NoError(t, err)
+		require.Equal(t, db.StreamGranted, r)
+	}
+	take(live, time.Hour)
+	take(live, time.Hour)
+	take(stale, -time.Second) // written past its life
+	take(stale, -time.Second)
+
+	h.requireStreamRefused(live, p.Token)
+	for range 2 {
+		require.Equal(t, 200, h.openStream("/api/videos/"+stale+"/events", bearerAuth(p.Token)).resp.StatusCode,
+			"expired leases do not count")
+	}
+	h.requireStreamRefused(stale, p.Token)
+}

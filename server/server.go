@@ -96,7 +96,8 @@ type Options struct {
 	// which keeps proxies and load balancers from closing it.
 	EventsHeartbeat time.Duration
 	// EventsPerPlayer and EventsPerVideo cap the event streams open at
-	// once (429 past either), EventsMaxLife ends a stream (the browser
+	// once on the whole site, every instance counting them in PostgreSQL
+	// (429 past either), EventsMaxLife ends a stream (the browser
 	// reconnects), EventsWriteTimeout bounds one write to it; zero is off.
 	EventsPerPlayer, EventsPerVideo   int
 	EventsMaxLife, EventsWriteTimeout time.Duration
@@ -178,7 +179,7 @@ func New(o Options) (*Server, error) {
 		}
 		s.accounts.Verify = s.verify
 	}
-	changes := videos.NewChanges(o.DB, videos.StreamLimits{PerPlayer: o.EventsPerPlayer, PerVideo: o.EventsPerVideo})
+	changes := s.newChanges()
 	vids := &videos.Service{Store: o.DB, Objects: o.Store, Workflows: o.Workflows, Players: s.owners, Lists: s.catalog,
 		Changes: changes, Log: o.Log}
 	ups := &uploads.Service{
@@ -252,6 +253,25 @@ func (s *Server) newAccounts() *accounts.Service {
 		a.Devices = s.Tokens.Devices(session.DeviceTTL)
 	}
 	return a
+}
+
+// leaseGrace is how long a stream's lease outlives the stream's longest
+// life: a lease its instance never dropped (a crash) frees its slot
+// within EventsMaxLife and this.
+const leaseGrace = time.Minute
+
+// newChanges builds the fan-out of video changes to the event streams,
+// whose caps hold for the whole site: one lease per open stream in
+// PostgreSQL, shared by every instance.
+func (s *Server) newChanges() *videos.Changes {
+	limits := videos.StreamLimits{PerPlayer: s.EventsPerPlayer, PerVideo: s.EventsPerVideo}
+	if s.EventsMaxLife > 0 {
+		limits.Life = s.EventsMaxLife + leaseGrace
+	}
+	if s.DB == nil {
+		return videos.NewChanges(s.DB, limits)
+	}
+	return videos.NewSharedChanges(s.DB, s.DB, s.Instance, limits, s.Log.With("component", "streams"))
 }
 
 // Handler returns the HTTP handler with every route, the same one on

@@ -2,8 +2,11 @@ package videos
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -64,7 +67,7 @@ func TestWatchFollowsOwnVideo(t *testing.T) {
 	_, err = w.Current(ctx)
 	require.ErrorIs(t, err, db.ErrNotFound)
 
-	w.Close()
+	w.Close(ctx)
 	assert.Empty(t, changes.subs)
 	changes.Notified(id)
 	assert.False(t, woken(w), "a closed watch is not woken")
@@ -127,7 +130,7 @@ func TestOneReadPerChange(t *testing.T) {
 		assert.Equal(t, before+change+1, store.count(), "one read per change for %d watches", watchers)
 	}
 	for _, w := range ws {
-		w.Close()
+		w.Close(ctx)
 	}
 	assert.Empty(t, changes.subs)
 }
@@ -166,10 +169,186 @@ func TestWatchCaps(t *testing.T) {
 	_, _, err = s.Watch(ctx, "bea", a2)
 	require.ErrorIs(t, err, ErrForbidden)
 
-	w1.Close()
-	w1.Close() // twice frees one slot only
+	w1.Close(ctx)
+	w1.Close(ctx) // twice frees one slot only
 	_, _, err = s.Watch(ctx, "ana", a2)
 	require.NoError(t, err, "a closed watch frees its slot")
 	_, _, err = s.Watch(ctx, "ana", a1)
 	require.ErrorAs(t, err, &tooMany)
+}
+
+// failingLeases is a database that cannot count the streams.
+type failingLeases struct{ MemoryLeases }
+
+func (f *failingLeases) TakeStreamLease(context.Context, db.StreamLease, int, int) (db.StreamRefusal, error) {
+	return db.StreamGranted, errors.New("connection refused")
+}
+
+// TestWatchLeases: a watch holds a lease while open, a stranger's refused
+// watch takes none, a closed watch drops its lease even after its
+// request is gone, and leases that cannot be counted refuse the watch.
+func TestWatchLeases(t *testing.T) {
+	ctx := context.Background()
+	id := uuid.NewString()
+	store := &fakeStore{rows: map[string]*db.Video{id: {ID: id, UserID: "ana", Status: db.StatusUploaded}}}
+	leases := NewMemoryLeases()
+	changes := NewSharedChanges(store, leases, "api-1", StreamLimits{PerPlayer: 3, PerVideo: 2},
+		slog.New(slog.DiscardHandler))
+	s := &Service{Store: store, Changes: changes}
+
+	_, _, err := s.Watch(ctx, "bea", id)
+	require.ErrorIs(t, err, ErrForbidden)
+	assert.Zero(t, leases.held(), "a stranger takes none of the owner's slots")
+
+	rctx, cancel := context.WithCancel(ctx)
+	w, _, err := s.Watch(rctx, "ana", id)
+	require.NoError(t, err)
+	assert.Equal(t, 1, leases.held())
+	cancel() // the client left before the stream ended
+	w.Close(rctx)
+	assert.Zero(t, leases.held(), "closing drops the lease")
+
+	broken := &Service{Store: store, Changes: NewSharedChanges(store, &failingLeases{}, "api-1",
+		StreamLimits{PerPlayer: 3, PerVideo: 2}, slog.New(slog.DiscardHandler))}
+	_, _, err = broken.Watch(ctx, "ana", id)
+	require.Error(t, err, "no free pass when the streams cannot be counted")
+	var tooMany *app.TooManyError
+	assert.NotErrorAs(t, err, &tooMany)
+	assert.Empty(t, broken.Changes.subs, "a refused watch does not stay subscribed")
+}
+
+// TestExpiredLeasesDoNotCount: a lease whose watch was never closed (its
+// instance died) stops counting once its life is over.
+func TestExpiredLeasesDoNotCount(t *testing.T) {
+	ctx := context.Background()
+	id := uuid.NewString()
+	store := &fakeStore{rows: map[string]*db.Video{id: {ID: id, UserID: "ana", Status: db.StatusUploaded}}}
+	leases := NewMemoryLeases()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	leases.now = clock
+	changes := NewSharedChanges(store, leases, "api-1",
+		StreamLimits{PerPlayer: 8, PerVideo: 2, Life: 6 * time.Minute}, slog.New(slog.DiscardHandler))
+	changes.now = clock
+	s := &Service{Store: store, Changes: changes}
+	for range 2 {
+		_, _, err := s.Watch(ctx, "ana", id) // never closed
+		require.NoError(t, err)
+	}
+	var tooMany *app.TooManyError
+	_, _, err := s.Watch(ctx, "ana", id)
+	require.ErrorAs(t, err, &tooMany)
+
+	now = now.Add(6*time.Minute - time.Second)
+	_, _, err = s.Watch(ctx, "ana", id)
+	require.ErrorAs(t, err, &tooMany, "counted for its whole life")
+	now = now.Add(time.Second)
+	_, _, err = s.Watch(ctx, "ana", id)
+	require.NoError(t, err, "an expired lease frees its slot")
+	assert.Equal(t, 1, leases.held())
+}
+
+// countingLeases counts the takes that reach the database and how many
+// of one player's are under way at once; the takes of gated players wait
+// for gate.
+type countingLeases struct {
+	MemoryLeases
+	gated string
+	gate  chan struct{}
+
+	mu           sync.Mutex
+	takes        int
+	inFlight     map[string]int
+	mostInFlight map[string]int
+}
+
+func newCountingLeases() *countingLeases {
+	return &countingLeases{MemoryLeases: *NewMemoryLeases(), gate: make(chan struct{}),
+		inFlight: map[string]int{}, mostInFlight: map[string]int{}}
+}
+
+func (c *countingLeases) TakeStreamLease(ctx context.Context, l db.StreamLease, perPlayer, perVideo int) (db.StreamRefusal, error) {
+	c.mu.Lock()
+	c.takes++
+	c.inFlight[l.PlayerID]++
+	c.mostInFlight[l.PlayerID] = max(c.mostInFlight[l.PlayerID], c.inFlight[l.PlayerID])
+	c.mu.Unlock()
+	if l.PlayerID == c.gated {
+		<-c.gate
+	}
+	defer func() {
+		c.mu.Lock()
+		c.inFlight[l.PlayerID]--
+		c.mu.Unlock()
+	}()
+	return c.MemoryLeases.TakeStreamLease(ctx, l, perPlayer, perVideo)
+}
+
+func (c *countingLeases) counts(player string) (takes, inFlight, most int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.takes, c.inFlight[player], c.mostInFlight[player]
+}
+
+// TestWatchFloodSparesDatabase: once this instance holds a cap's worth of
+// leases, more watches are refused without asking the database; while
+// one of a player's takes is under way the others wait in memory, one
+// at a time, and another player's do not wait for them.
+func TestWatchFloodSparesDatabase(t *testing.T) {
+	ctx := context.Background()
+	id, theirs := uuid.NewString(), uuid.NewString()
+	store := &fakeStore{rows: map[string]*db.Video{
+		id:     {ID: id, UserID: "ana", Status: db.StatusProcessing},
+		theirs: {ID: theirs, UserID: "bea", Status: db.StatusProcessing},
+	}}
+	leases := newCountingLeases()
+	changes := NewSharedChanges(store, leases, "api-1", StreamLimits{PerPlayer: 8, PerVideo: 2}, slog.New(slog.DiscardHandler))
+	s := &Service{Store: store, Changes: changes}
+	close(leases.gate)
+	var ws []*Watch
+	for range 2 {
+		w, _, err := s.Watch(ctx, "ana", id)
+		require.NoError(t, err)
+		ws = append(ws, w)
+	}
+	var tooMany *app.TooManyError
+	for range 10 {
+		_, _, err := s.Watch(ctx, "ana", id)
+		require.ErrorAs(t, err, &tooMany)
+		assert.Equal(t, "event_streams_per_video", tooMany.Limit)
+	}
+	takes, _, _ := leases.counts("ana")
+	assert.Equal(t, 2, takes, "refused from what this instance holds")
+	ws[0].Close(ctx)
+	_, _, err := s.Watch(ctx, "ana", id)
+	require.NoError(t, err, "a closed watch frees its slot here too")
+
+	leases = newCountingLeases()
+	leases.gated = "ana"
+	changes = NewSharedChanges(store, leases, "api-1", StreamLimits{PerPlayer: 8, PerVideo: 8}, slog.New(slog.DiscardHandler))
+	s = &Service{Store: store, Changes: changes}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			w, _, err := s.Watch(ctx, "ana", id)
+			if assert.NoError(t, err) {
+				w.Close(ctx)
+			}
+		})
+	}
+	require.Eventually(t, func() bool {
+		_, inFlight, _ := leases.counts("ana")
+		return inFlight == 1
+	}, 10*time.Second, time.Millisecond, "one take of ana's reaches the database")
+	w, _, err := s.Watch(ctx, "bea", theirs)
+	require.NoError(t, err, "another player's take does not wait for ana's")
+	w.Close(ctx)
+	_, inFlight, _ := leases.counts("ana")
+	assert.Equal(t, 1, inFlight, "ana's others wait in memory")
+	close(leases.gate)
+	wg.Wait()
+	_, _, most := leases.counts("ana")
+	assert.Equal(t, 1, most, "one take of a player at a time from one instance")
+	assert.Empty(t, changes.turns)
+	assert.Empty(t, changes.held)
 }
