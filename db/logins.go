@@ -68,16 +68,8 @@ func (d *DB) ClearLoginFailures(ctx context.Context, email string) error {
 
 // PruneLoginFailures deletes the windows that ended; it returns how many.
 func (d *DB) PruneLoginFailures(ctx context.Context, window time.Duration) (int64, error) {
-	res, err := d.bun.NewRaw("DELETE FROM login_failures WHERE window_start <= now() - make_interval(secs => ?)",
-		window.Seconds()).Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune login failures: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune login failures: %w", err)
-	}
-	return n, nil
+	return d.execCount(ctx, "prune login failures",
+		"DELETE FROM login_failures WHERE window_start <= now() - make_interval(secs => ?)", window.Seconds())
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

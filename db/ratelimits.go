@@ -90,13 +90,5 @@ func (d *DB) RateClear(ctx context.Context, scope, key string) error {
 // PruneRates deletes the buckets that are full again (the same as no
 // row); it returns how many.
 func (d *DB) PruneRates(ctx context.Context) (int64, error) {
-	res, err := d.bun.NewRaw("DELETE FROM rate_limits WHERE tat <= now()").Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune rate limits: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune rate limits: %w", err)
-	}
-	return n, nil
+	return d.execCount(ctx, "prune rate limits", "DELETE FROM rate_limits WHERE tat <= now()")
 }

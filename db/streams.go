@@ -91,13 +91,5 @@ func (d *DB) DropStreamLease(ctx context.Context, id string) error {
 // PruneStreamLeases deletes the expired leases (of instances that died
 // with streams open); it returns how many.
 func (d *DB) PruneStreamLeases(ctx context.Context) (int64, error) {
-	res, err := d.bun.NewRaw("DELETE FROM stream_leases WHERE expires_at <= now()").Exec(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune stream leases: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("prune stream leases: %w", err)
-	}
-	return n, nil
+	return d.execCount(ctx, "prune stream leases", "DELETE FROM stream_leases WHERE expires_at <= now()")
 }

@@ -108,6 +108,20 @@ func (d *DB) MarkFailed(ctx context.Context, id, reason string) error {
 	return nil
 }
 
+// execCount runs a statement and returns how many rows it touched; what
+// names it in errors.
+func (d *DB) execCount(ctx context.Context, what, query string, args ...any) (int64, error) {
+	res, err := d.bun.NewRaw(query, args...).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	return n, nil
+}
+
 func checkOne(res interface{ RowsAffected() (int64, error) }, err error, what string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
