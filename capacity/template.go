@@ -118,7 +118,8 @@ last video processed.
 CPU over the burst in percent of one core ({{mul (fl $.Machine.Cores) 100}} % is the whole machine); *workers* is
 the worker processes with their ffmpeg runs. The rest of the API, PostgreSQL, Temporal and S3
 run on the same cores meanwhile. On a machine shared with other work, videos/min moves with
-what else runs; the workers' CPU seconds per video barely do, so compare runs of other days by them.
+what else runs; the workers' CPU seconds per video move much less within a day, though a host
+whose cores are contended stretches them too: compare code by alternating runs on one day.
 
 ![Queue depth against time](capacity/worker-queue.svg)
 

@@ -34,8 +34,8 @@ func (r WorkerRun) PerMinute() float64 {
 }
 
 // CPUPerVideo is the worker processes' CPU seconds (ffmpeg included) per
-// video of the burst: unlike videos per minute it barely moves with what
-// else runs on a shared machine, so runs on other days compare by it.
+// video of the burst: it moves much less than videos per minute with
+// what else runs on a shared machine.
 func (r WorkerRun) CPUPerVideo() float64 {
 	if r.Videos == 0 {
 		return 0
