@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"time"
@@ -21,7 +19,7 @@ const nestingAnswerWithin = 5 * time.Second
 // of levels deep (62 KB to 1 MB): each must be refused with a 400 within
 // a few seconds, not cost the instance memory in the square of the depth.
 func checkNesting(ctx context.Context, t *target) error {
-	token, err := t.nestingPlayer(ctx, "nesting")
+	token, err := t.player(ctx, "nesting")
 	if err != nil {
 		return err
 	}
@@ -56,44 +54,6 @@ func nestingBomb(levels int) []byte {
 	return b
 }
 
-// nestingPlayer signs up a new player for this run and logs in, returning
-// the bearer token.
-func (t *target) nestingPlayer(ctx context.Context, name string) (string, error) {
-	email := fmt.Sprintf("hostile-%s-%s@example.com", name, t.run)
-	const password = "hostile-pass-1"
-	signup := map[string]string{"first_name": "Hostil", "last_name": "Prueba", "email": email,
-		"password1": password, "password2": password, "city": "Bogotá", "country": "Colombia"}
-	status, body, err := t.nestingPostJSON(ctx, "/api/auth/signup", "", signup)
-	if err != nil {
-		return "", fmt.Errorf("sign up: %w", err)
-	}
-	if status != http.StatusCreated {
-		return "", fmt.Errorf("sign up answered %d: %.200s", status, body)
-	}
-	status, body, err = t.nestingPostJSON(ctx, "/api/auth/login", "", map[string]string{"email": email, "password": password})
-	if err != nil {
-		return "", fmt.Errorf("log in: %w", err)
-	}
-	var login struct {
-		Token string `json:"access_token"`
-	}
-	if status != http.StatusOK || json.Unmarshal(body, &login) != nil || login.Token == "" {
-		return "", fmt.Errorf("log in answered %d: %.200s", status, body)
-	}
-	return login.Token, nil
-}
-
-// nestingMaxAnswer bounds what a check reads of an answer.
-const nestingMaxAnswer = 64 << 10
-
-func (t *target) nestingPostJSON(ctx context.Context, path, token string, v any) (int, []byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return 0, nil, fmt.Errorf("encode: %w", err)
-	}
-	return t.nestingPost(ctx, path, token, "application/json", bytes.NewReader(b))
-}
-
 // nestingUpload sends a video the way POST /api/videos/upload takes it.
 func (t *target) nestingUpload(ctx context.Context, token, title string, file []byte) (int, []byte, error) {
 	var buf bytes.Buffer
@@ -111,27 +71,5 @@ func (t *target) nestingUpload(ctx context.Context, token, title string, file []
 	if err := mw.Close(); err != nil {
 		return 0, nil, fmt.Errorf("build form: %w", err)
 	}
-	return t.nestingPost(ctx, "/api/videos/upload", token, mw.FormDataContentType(), &buf)
-}
-
-func (t *target) nestingPost(ctx context.Context, path, token, contentType string, body io.Reader) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, body)
-	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := t.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, nestingMaxAnswer))
-	if err != nil {
-		return res.StatusCode, b, fmt.Errorf("read answer: %w", err)
-	}
-	return res.StatusCode, b, nil
+	return t.send(ctx, http.MethodPost, "/api/videos/upload", token, mw.FormDataContentType(), &buf)
 }

@@ -32,7 +32,7 @@ const streamVideoCap = 4
 // balancer the streams spread over the instances, so a cap counted by
 // each instance alone shows here.
 func checkStreams(ctx context.Context, t *target) error {
-	token, err := edgeAccount(ctx, t, "streams")
+	token, err := t.player(ctx, "streams")
 	if err != nil {
 		return err
 	}
@@ -166,57 +166,6 @@ func nextStreamEvent(rd *bufio.Reader) (final, ok bool) {
 			return e.Status == "processed" || e.Status == "failed", true
 		}
 	}
-}
-
-// edgeAccount signs up a fresh player and logs in; the bearer token.
-func edgeAccount(ctx context.Context, t *target, purpose string) (string, error) {
-	email := fmt.Sprintf("hostile-%s-%s@example.com", purpose, t.run)
-	signup := map[string]string{"first_name": "Hostil", "last_name": purpose, "email": email,
-		"password1": "hostile-pass-1", "password2": "hostile-pass-1", "city": "Bogotá", "country": "Colombia"}
-	if code, err := edgeJSON(ctx, t, "/api/auth/signup", signup, nil); err != nil {
-		return "", err
-	} else if code != http.StatusCreated && code != http.StatusBadRequest { // 400: taken by an earlier try
-		return "", fmt.Errorf("signup answered %d", code)
-	}
-	var login struct {
-		Token string `json:"access_token"`
-	}
-	code, err := edgeJSON(ctx, t, "/api/auth/login", map[string]string{"email": email, "password": "hostile-pass-1"}, &login)
-	if err != nil {
-		return "", err
-	}
-	if code != http.StatusOK || login.Token == "" {
-		return "", fmt.Errorf("login answered %d", code)
-	}
-	return login.Token, nil
-}
-
-// edgeJSON posts body as JSON and decodes a JSON answer into out.
-func edgeJSON(ctx context.Context, t *target, path string, body, out any) (int, error) {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, fmt.Errorf("encode %s: %w", path, err)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.base+path, bytes.NewReader(b))
-	if err != nil {
-		return 0, fmt.Errorf("build %s: %w", path, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := t.client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return res.StatusCode, fmt.Errorf("%s: %w", path, err)
-	}
-	if out != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(data, out); err != nil {
-			return res.StatusCode, fmt.Errorf("decode %s: %w", path, err)
-		}
-	}
-	return res.StatusCode, nil
 }
 
 // edgeClip makes a clip the upload accepts (21 s, 1080p) with ffmpeg,

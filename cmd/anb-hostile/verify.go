@@ -29,7 +29,7 @@ func checkVerify(ctx context.Context, t *target) error {
 		"%00",
 	}
 	for _, token := range forged {
-		status, err := verifyRequest(ctx, t, http.MethodGet, "/verify?token="+url.QueryEscape(token), "", nil)
+		status, err := verifyStatus(ctx, t, http.MethodGet, "/verify?token="+url.QueryEscape(token), "", nil)
 		if err != nil {
 			return err
 		}
@@ -39,7 +39,7 @@ func checkVerify(ctx context.Context, t *target) error {
 	}
 
 	email := "hostile-verify-" + t.run + "@example.com"
-	status, err := verifyRequest(ctx, t, http.MethodPost, "/api/auth/signup", "", map[string]string{
+	status, err := verifyStatus(ctx, t, http.MethodPost, "/api/auth/signup", "", map[string]string{
 		"first_name": "Hostil", "last_name": "Verifica", "email": email, "password1": "s3cret-pass",
 		"password2": "s3cret-pass", "city": "Cali", "country": "Colombia",
 	})
@@ -53,13 +53,13 @@ func checkVerify(ctx context.Context, t *target) error {
 	if err != nil {
 		return err
 	}
-	if status, err := verifyRequest(ctx, t, http.MethodPost, "/api/auth/verify/resend", "", nil); err != nil {
+	if status, err := verifyStatus(ctx, t, http.MethodPost, "/api/auth/verify/resend", "", nil); err != nil {
 		return err
 	} else if status != http.StatusUnauthorized {
 		return fmt.Errorf("a resend without a session answered %d, want 401", status)
 	}
 	for i := 1; i <= maxResends; i++ {
-		status, err := verifyRequest(ctx, t, http.MethodPost, "/api/auth/verify/resend", token, nil)
+		status, err := verifyStatus(ctx, t, http.MethodPost, "/api/auth/verify/resend", token, nil)
 		if err != nil {
 			return err
 		}
@@ -73,36 +73,6 @@ func checkVerify(ctx context.Context, t *target) error {
 		}
 	}
 	return fmt.Errorf("%d resends of one account's confirmation link were all sent: no per-account limit", maxResends)
-}
-
-// verifyRequest makes one JSON request (body nil: none) with an optional
-// bearer token and answers the status; the body is read and dropped, bounded.
-func verifyRequest(ctx context.Context, t *target, method, path, token string, body any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, fmt.Errorf("encode body: %w", err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, t.base+path, rd)
-	if err != nil {
-		return 0, fmt.Errorf("build request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := t.client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-	return res.StatusCode, nil
 }
 
 // verifyLogin answers an access token for email.
@@ -125,4 +95,10 @@ func verifyLogin(ctx context.Context, t *target, email, password string) (string
 		return "", fmt.Errorf("login answered %d", res.StatusCode)
 	}
 	return out.AccessToken, nil
+}
+
+// verifyStatus is t.call for the status alone.
+func verifyStatus(ctx context.Context, t *target, method, path, token string, body any) (int, error) {
+	status, _, err := t.call(ctx, method, path, token, body)
+	return status, err
 }
