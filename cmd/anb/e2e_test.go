@@ -38,23 +38,37 @@ type stack struct {
 
 func startStack(t *testing.T, adjust ...func(*Config)) *stack {
 	t.Helper()
+	return startServices(t, true, adjust...)
+}
+
+// startServices runs the API, and with pipeline the bridge and the worker
+// too, against env's servers through the functions the `anb` commands
+// use, until the test ends.
+func startServices(t *testing.T, pipeline bool, adjust ...func(*Config)) *stack {
+	t.Helper()
 	cfg := testConfig(t, adjust...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	cfg.PublicURL = "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 3)
-	go func() { done <- serveAPI(ctx, cfg, log.With("service", "api"), ln) }()
-	go func() { done <- runBridge(ctx, cfg, log.With("service", "bridge")) }()
-	go func() { done <- runWorker(ctx, cfg, log.With("service", "worker")) }()
+	runs := []func() error{func() error { return serveAPI(ctx, cfg, log.With("service", "api"), ln) }}
+	if pipeline {
+		runs = append(runs,
+			func() error { return runBridge(ctx, cfg, log.With("service", "bridge")) },
+			func() error { return runWorker(ctx, cfg, log.With("service", "worker")) })
+	}
+	done := make(chan error, len(runs))
+	for _, run := range runs {
+		go func() { done <- run() }()
+	}
 	t.Cleanup(func() {
 		cancel()
-		for range 3 {
+		for range runs {
 			assert.NoError(t, <-done)
 		}
 	})
-	return &stack{baseURL: "http://" + ln.Addr().String(), cfg: cfg}
+	return &stack{baseURL: cfg.PublicURL, cfg: cfg}
 }
 
 // testConfig is the configuration of the services against env's servers,

@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"testing"
 	"time"
@@ -25,19 +22,7 @@ import (
 // env's servers, through the function `anb api` uses.
 func startAPI(t *testing.T, adjust ...func(*Config)) *stack {
 	t.Helper()
-	cfg := testConfig(t, adjust...)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveAPI(ctx, cfg, log.With("service", "api"), ln) }()
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done)
-	})
-	return &stack{baseURL: cfg.PublicURL, cfg: cfg}
+	return startServices(t, false, adjust...)
 }
 
 // publishedVideo records a player with a published video straight in the
