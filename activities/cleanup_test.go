@@ -30,10 +30,7 @@ func TestTranscodeOfDeletedVideoLeavesNoOutput(t *testing.T) {
 	// The original stays: the worker had downloaded it before the delete.
 	_, err = testEnv().DB.DeleteVideo(ctx, id, v.UserID)
 	require.NoError(t, err)
-	env := quietSuite().NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-
-	_, err = env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	_, err = transcodeWith(t, acts, id)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
 	assert.Equal(t, activities.ErrTypeVideoGone, appErr.Type())

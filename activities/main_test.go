@@ -141,3 +141,18 @@ func quietSuite() *testsuite.WorkflowTestSuite {
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	return s
 }
+
+// transcodeWith runs acts.Transcode for id in an activity test
+// environment: its result, or the activity's error.
+func transcodeWith(t *testing.T, acts *activities.Activities, id string) (*activities.TranscodeResult, error) {
+	t.Helper()
+	env := quietSuite().NewTestActivityEnvironment()
+	env.RegisterActivity(acts)
+	val, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	if err != nil {
+		return nil, err
+	}
+	var res activities.TranscodeResult
+	require.NoError(t, val.Get(&res))
+	return &res, nil
+}

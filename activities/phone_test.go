@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/internal/testvideo"
 	"github.com/anb-showcase/anb/storage"
 )
@@ -36,12 +35,8 @@ func TestTranscodePhoneMovie(t *testing.T) {
 
 	id := newVideo(t, in)
 	require.NoError(t, acts.MarkProcessing(ctx, id))
-	env := quietSuite().NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	val, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	res, err := transcodeWith(t, acts, id)
 	require.NoError(t, err)
-	var res activities.TranscodeResult
-	require.NoError(t, val.Get(&res))
 	assert.InDelta(t, 4.0, res.InputSeconds, 0.1)
 
 	out := filepath.Join(t.TempDir(), "processed.mp4")

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/anb-showcase/anb/activities"
 	"github.com/anb-showcase/anb/storage"
 )
 
@@ -22,13 +21,8 @@ func TestTranscodeUploadsPoster(t *testing.T) {
 	acts := newActivities(t)
 	id := newVideo(t, input(t, "short", shortClip))
 	require.NoError(t, acts.MarkProcessing(ctx, id))
-	env := quietSuite().NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-
-	val, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	res, err := transcodeWith(t, acts, id)
 	require.NoError(t, err)
-	var res activities.TranscodeResult
-	require.NoError(t, val.Get(&res))
 	assert.Equal(t, storage.PosterKey(id), res.PosterKey)
 
 	v, err := testEnv().DB.VideoByID(ctx, id)

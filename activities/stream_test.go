@@ -142,19 +142,6 @@ func (w *warnings) list() []string {
 	return append([]string(nil), w.msgs...)
 }
 
-func transcodeWith(t *testing.T, acts *activities.Activities, id string) (*activities.TranscodeResult, error) {
-	t.Helper()
-	env := quietSuite().NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	val, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
-	if err != nil {
-		return nil, err
-	}
-	var res activities.TranscodeResult
-	require.NoError(t, val.Get(&res))
-	return &res, nil
-}
-
 // TestTranscodeStreamsOriginal: with Links set ffprobe and ffmpeg read the
 // original from S3 through the link as they decode, and nothing downloads
 // it. (What they read is not asserted in bytes: each tool opens the

@@ -112,10 +112,7 @@ func TestTranscodeCorruptIsInvalidVideo(t *testing.T) {
 			require.NoError(t, testvideo.Corrupt(src, path, c))
 			acts := newActivities(t)
 			id := newVideo(t, path)
-			s := quietSuite()
-			env := s.NewTestActivityEnvironment()
-			env.RegisterActivity(acts)
-			_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+			_, err := transcodeWith(t, acts, id)
 			var appErr *temporal.ApplicationError
 			require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
 			assert.Equal(t, activities.ErrTypeInvalidVideo, appErr.Type())
@@ -133,10 +130,7 @@ func TestTranscodeMissingOriginalIsVideoGone(t *testing.T) {
 	servers.Get(t)
 	acts := newActivities(t)
 	id := newVideo(t, "")
-	s := quietSuite()
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	_, err := transcodeWith(t, acts, id)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "got %v", err)
 	assert.Equal(t, activities.ErrTypeVideoGone, appErr.Type())
@@ -155,10 +149,7 @@ func TestTranscodeTransientErrorIsRetryable(t *testing.T) {
 	cfg.Endpoint = "http://127.0.0.1:1" // nothing listens there
 	acts.Store = storage.New(cfg)
 
-	s := quietSuite()
-	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	_, err := transcodeWith(t, acts, id)
 	require.Error(t, err)
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -220,9 +211,7 @@ func TestTranscodeBeyondLimitsIsInvalidVideo(t *testing.T) {
 	acts := newActivities(t)
 	acts.Limits.MaxFPS = 24
 	id := newVideo(t, input(t, "short", shortClip))
-	env := quietSuite().NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
-	_, err := env.ExecuteActivity(acts.Transcode, activities.TranscodeInput{VideoID: id})
+	_, err := transcodeWith(t, acts, id)
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "want an application error, got %v", err)
 	assert.Equal(t, activities.ErrTypeInvalidVideo, appErr.Type())
