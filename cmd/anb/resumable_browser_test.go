@@ -69,13 +69,20 @@ func (tb *tab) network(offline bool, uploadBytesPerSecond float64) {
 	require.NoError(tb.t, err)
 }
 
-// shot saves a screenshot within a time limit: a capture that meets the
-// page's own navigation can wait forever.
+// shot saves a screenshot within a time limit: a full-page capture that
+// meets the page's own navigation, or an upload under way, can wait
+// forever, so past the limit it takes the viewport alone.
 func (tb *tab) shot(name string) {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, stepTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Logf("full-page screenshot %s: %v; taking the viewport", name, err)
+		vctx, vcancel := context.WithTimeout(tb.ctx, stepTimeout)
+		defer vcancel()
+		png, err = chromedp.Run(vctx, chromedp.CaptureScreenshot())
+	}
 	require.NoError(tb.t, err, "screenshot %s", name)
 	require.NoError(tb.t, os.WriteFile(filepath.Join(screenshotDir, tb.name+"-"+name+".png"), png, 0o644))
 }
